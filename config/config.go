@@ -1,0 +1,275 @@
+// Package config is the typed configuration of a learnviews run and its
+// viper profiles. A run's settings resolve, from lowest to highest
+// precedence, from the built-in defaults, an embedded profile (--profile),
+// a user YAML file (--config), LEARNVIEWS_* environment variables and
+// --set key=value overrides; an unknown key or a bad value is an error
+// that names the key, the value and what is allowed.
+package config
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Config is every setting of a run. Keys are the lower-case, dotted paths
+// of the yaml tags, e.g. optim.lr or game.steps.
+type Config struct {
+	Profile     string    `yaml:"profile" mapstructure:"profile"`
+	Description string    `yaml:"description" mapstructure:"description"`
+	Seed        uint64    `yaml:"seed" mapstructure:"seed"`
+	Data        Data      `yaml:"data" mapstructure:"data"`
+	Views       Views     `yaml:"views" mapstructure:"views"`
+	Generator   Generator `yaml:"generator" mapstructure:"generator"`
+	Encoder     Encoder   `yaml:"encoder" mapstructure:"encoder"`
+	Critic      Critic    `yaml:"critic" mapstructure:"critic"`
+	Game        Game      `yaml:"game" mapstructure:"game"`
+	Optim       Optim     `yaml:"optim" mapstructure:"optim"`
+	Stage2      Stage2    `yaml:"stage2" mapstructure:"stage2"`
+	Eval        Eval      `yaml:"eval" mapstructure:"eval"`
+	Run         Run       `yaml:"run" mapstructure:"run"`
+}
+
+// Data selects the images.
+type Data struct {
+	Name     string `yaml:"name" mapstructure:"name"`         // fashion-photos, cmnist, stl10, cifar10, folder
+	Dir      string `yaml:"dir" mapstructure:"dir"`           // stl10, cifar10, folder: where the files are
+	Size     int    `yaml:"size" mapstructure:"size"`         // image side in pixels
+	Train    int    `yaml:"train" mapstructure:"train"`       // training images used; 0 = all
+	Test     int    `yaml:"test" mapstructure:"test"`         // test images for evaluation; 0 = all
+	Labelled int    `yaml:"labelled" mapstructure:"labelled"` // labelled subset for heads and probes
+	Workers  int    `yaml:"workers" mapstructure:"workers"`   // background batch workers
+	Factors  string `yaml:"factors" mapstructure:"factors"`   // cmnist: factors v2 shares with x_t, e.g. "digit,pos"
+	Frames   int    `yaml:"frames" mapstructure:"frames"`     // cmnist: frames k in v1
+}
+
+// Views are the fixed views: a viewgen spec (colour space, channel split,
+// patches, augmentations), e.g. "ydbdr:0|1,2+crop=0.2+flip".
+type Views struct {
+	Spec string `yaml:"spec" mapstructure:"spec"`
+}
+
+// Generator is the learned flow g; kind none means fixed views.
+type Generator struct {
+	Kind       string `yaml:"kind" mapstructure:"kind"`               // none, vp, nvp
+	InputSpace string `yaml:"input_space" mapstructure:"input_space"` // colour space g reads: rgb, ydbdr, ...
+	Blocks     int    `yaml:"blocks" mapstructure:"blocks"`
+	Hidden     int    `yaml:"hidden" mapstructure:"hidden"`
+	Kernel3x3  string `yaml:"kernel3x3" mapstructure:"kernel3x3"` // none, first, last
+	Identity   bool   `yaml:"identity" mapstructure:"identity"`   // start as the identity map
+}
+
+// Encoder sizes f1 and f2.
+type Encoder struct {
+	Arch       string `yaml:"arch" mapstructure:"arch"` // convnet, resnet10, resnet18
+	Width      int    `yaml:"width" mapstructure:"width"`
+	EmbedDim   int    `yaml:"embed_dim" mapstructure:"embed_dim"`
+	HeadHidden int    `yaml:"head_hidden" mapstructure:"head_hidden"`
+}
+
+// Critic is h and the bound.
+type Critic struct {
+	Kind  string  `yaml:"kind" mapstructure:"kind"` // cosine, bilinear
+	Tau   float64 `yaml:"tau" mapstructure:"tau"`
+	Bound string  `yaml:"bound" mapstructure:"bound"` // symmetric, infonce, dv
+}
+
+// Game is the minimax schedule.
+type Game struct {
+	Kind           string  `yaml:"kind" mapstructure:"kind"` // contrastive, unsupervised, semisupervised, supervised
+	InfoW          float64 `yaml:"info_w" mapstructure:"info_w"`
+	ClsW           float64 `yaml:"cls_w" mapstructure:"cls_w"`
+	EstimatorSteps int     `yaml:"estimator_steps" mapstructure:"estimator_steps"` // per generator step
+	WarmupSteps    int     `yaml:"warmup_steps" mapstructure:"warmup_steps"`       // estimator-only steps first
+	Steps          int     `yaml:"steps" mapstructure:"steps"`                     // iterations
+	Batch          int     `yaml:"batch" mapstructure:"batch"`
+	LabelledBatch  int     `yaml:"labelled_batch" mapstructure:"labelled_batch"`
+	HeadWidth      int     `yaml:"head_width" mapstructure:"head_width"` // classifier heads c1, c2
+}
+
+// Optim holds both players' optimiser settings.
+type Optim struct {
+	LR          float64   `yaml:"lr" mapstructure:"lr"` // estimator (encoders) learning rate
+	Beta1       float64   `yaml:"beta1" mapstructure:"beta1"`
+	Beta2       float64   `yaml:"beta2" mapstructure:"beta2"`
+	WeightDecay float64   `yaml:"weight_decay" mapstructure:"weight_decay"`
+	GeneratorLR float64   `yaml:"generator_lr" mapstructure:"generator_lr"` // generator and heads
+	Schedule    string    `yaml:"schedule" mapstructure:"schedule"`         // constant, step, cosine
+	Milestones  []float64 `yaml:"milestones" mapstructure:"milestones"`     // step schedule, fractions of the steps
+	Gamma       float64   `yaml:"gamma" mapstructure:"gamma"`
+	Clip        float64   `yaml:"clip" mapstructure:"clip"`                 // gradient-norm clipping per player; 0 = off
+	MaxFailures int       `yaml:"max_failures" mapstructure:"max_failures"` // NaN/Inf recoveries before stopping
+	Backoff     float64   `yaml:"backoff" mapstructure:"backoff"`           // lr factor after a failure
+}
+
+// Stage2 trains fresh encoders on the frozen generator's views.
+type Stage2 struct {
+	Enabled bool    `yaml:"enabled" mapstructure:"enabled"`
+	Steps   int     `yaml:"steps" mapstructure:"steps"`
+	Batch   int     `yaml:"batch" mapstructure:"batch"`
+	Augment string  `yaml:"augment" mapstructure:"augment"` // viewgen augmentation tokens, e.g. "crop=0.2+flip"
+	LR      float64 `yaml:"lr" mapstructure:"lr"`
+	Raw     bool    `yaml:"raw" mapstructure:"raw"` // also train on raw views as the baseline
+}
+
+// Eval is the linear probe and kNN on frozen features.
+type Eval struct {
+	ProbeEpochs int     `yaml:"probe_epochs" mapstructure:"probe_epochs"`
+	ProbeLR     float64 `yaml:"probe_lr" mapstructure:"probe_lr"`
+	ProbeWD     float64 `yaml:"probe_wd" mapstructure:"probe_wd"`
+	KNNK        int     `yaml:"knn_k" mapstructure:"knn_k"`
+	TrainImages int     `yaml:"train_images" mapstructure:"train_images"`
+	TestImages  int     `yaml:"test_images" mapstructure:"test_images"`
+}
+
+// Run holds logging and checkpointing.
+type Run struct {
+	Dtype           string `yaml:"dtype" mapstructure:"dtype"` // float32, float64
+	LogEvery        int    `yaml:"log_every" mapstructure:"log_every"`
+	CheckpointEvery int    `yaml:"checkpoint_every" mapstructure:"checkpoint_every"`
+}
+
+// Default returns the built-in defaults, on which every profile builds.
+func Default() Config {
+	return Config{
+		Profile: "default",
+		Seed:    1,
+		Data:    Data{Name: "fashion-photos", Size: 32, Labelled: 5000, Workers: 2, Factors: "digit", Frames: 3},
+		Views:   Views{Spec: "ydbdr:0|1,2"},
+		Generator: Generator{Kind: "vp", InputSpace: "rgb", Blocks: 4, Hidden: 16,
+			Kernel3x3: "none", Identity: false},
+		Encoder: Encoder{Arch: "convnet", Width: 16, EmbedDim: 128},
+		Critic:  Critic{Kind: "cosine", Tau: 0.07, Bound: "symmetric"},
+		Game: Game{Kind: "semisupervised", InfoW: 1, ClsW: 1, EstimatorSteps: 1, Steps: 1000,
+			Batch: 128, LabelledBatch: 64, HeadWidth: 8},
+		Optim: Optim{LR: 2e-4, Beta1: 0.5, Beta2: 0.999, GeneratorLR: 1e-3, Schedule: "step",
+			Milestones: []float64{0.6, 0.8}, Gamma: 0.2, Clip: 10, MaxFailures: 5, Backoff: 0.5},
+		Stage2: Stage2{Enabled: true, Steps: 1000, Batch: 128, Augment: "crop=0.2+flip", LR: 1e-3, Raw: true},
+		Eval:   Eval{ProbeEpochs: 100, ProbeLR: 1e-3, KNNK: 200, TrainImages: 5000, TestImages: 2000},
+		Run:    Run{Dtype: "float32", LogEvery: 10, CheckpointEvery: 200},
+	}
+}
+
+// Known values of the enumerated keys.
+var (
+	DataNames   = []string{"fashion-photos", "cmnist", "stl10", "cifar10", "folder"}
+	GenKinds    = []string{"none", "vp", "nvp"}
+	Kernel3x3s  = []string{"none", "first", "last"}
+	Archs       = []string{"convnet", "resnet10", "resnet18"}
+	CriticKinds = []string{"cosine", "bilinear"}
+	Bounds      = []string{"symmetric", "infonce", "dv"}
+	GameKinds   = []string{"contrastive", "unsupervised", "semisupervised", "supervised"}
+	Schedules   = []string{"constant", "step", "cosine"}
+	Dtypes      = []string{"float32", "float64"}
+)
+
+// ValueError is a bad value of a key.
+type ValueError struct {
+	Key     string
+	Value   any
+	Allowed string
+}
+
+func (e *ValueError) Error() string {
+	return fmt.Sprintf("config: %s = %v is not allowed: %s", e.Key, e.Value, e.Allowed)
+}
+
+// Validate checks every key and returns the first bad one.
+func (c *Config) Validate() error {
+	oneOf := func(key, v string, allowed []string) error {
+		if !slices.Contains(allowed, v) {
+			return &ValueError{key, fmt.Sprintf("%q", v), "want one of " + strings.Join(allowed, ", ")}
+		}
+		return nil
+	}
+	positive := func(key string, v float64) error {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return &ValueError{key, v, "must be a positive number"}
+		}
+		return nil
+	}
+	nonNeg := func(key string, v float64) error {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return &ValueError{key, v, "must be zero or positive"}
+		}
+		return nil
+	}
+	unit := func(key string, v float64) error {
+		if !(v >= 0 && v < 1) {
+			return &ValueError{key, v, "must be in [0, 1)"}
+		}
+		return nil
+	}
+	checks := []error{
+		oneOf("data.name", c.Data.Name, DataNames),
+		positive("data.size", float64(c.Data.Size)),
+		nonNeg("data.train", float64(c.Data.Train)),
+		nonNeg("data.test", float64(c.Data.Test)),
+		nonNeg("data.labelled", float64(c.Data.Labelled)),
+		nonNeg("data.workers", float64(c.Data.Workers)),
+		positive("data.frames", float64(c.Data.Frames)),
+		oneOf("generator.kind", c.Generator.Kind, GenKinds),
+		positive("generator.blocks", float64(c.Generator.Blocks)),
+		positive("generator.hidden", float64(c.Generator.Hidden)),
+		oneOf("generator.kernel3x3", c.Generator.Kernel3x3, Kernel3x3s),
+		oneOf("encoder.arch", c.Encoder.Arch, Archs),
+		positive("encoder.width", float64(c.Encoder.Width)),
+		positive("encoder.embed_dim", float64(c.Encoder.EmbedDim)),
+		nonNeg("encoder.head_hidden", float64(c.Encoder.HeadHidden)),
+		oneOf("critic.kind", c.Critic.Kind, CriticKinds),
+		positive("critic.tau", c.Critic.Tau),
+		oneOf("critic.bound", c.Critic.Bound, Bounds),
+		oneOf("game.kind", c.Game.Kind, GameKinds),
+		nonNeg("game.info_w", c.Game.InfoW),
+		nonNeg("game.cls_w", c.Game.ClsW),
+		positive("game.estimator_steps", float64(c.Game.EstimatorSteps)),
+		nonNeg("game.warmup_steps", float64(c.Game.WarmupSteps)),
+		nonNeg("game.steps", float64(c.Game.Steps)),
+		positive("game.batch", float64(c.Game.Batch-1)), // InfoNCE needs two candidates
+		positive("game.labelled_batch", float64(c.Game.LabelledBatch)),
+		positive("game.head_width", float64(c.Game.HeadWidth)),
+		positive("optim.lr", c.Optim.LR),
+		unit("optim.beta1", c.Optim.Beta1),
+		unit("optim.beta2", c.Optim.Beta2),
+		nonNeg("optim.weight_decay", c.Optim.WeightDecay),
+		positive("optim.generator_lr", c.Optim.GeneratorLR),
+		oneOf("optim.schedule", c.Optim.Schedule, Schedules),
+		positive("optim.gamma", c.Optim.Gamma),
+		nonNeg("optim.clip", c.Optim.Clip),
+		nonNeg("optim.max_failures", float64(c.Optim.MaxFailures)),
+		positive("optim.backoff", c.Optim.Backoff),
+		nonNeg("stage2.steps", float64(c.Stage2.Steps)),
+		positive("stage2.batch", float64(c.Stage2.Batch-1)),
+		positive("stage2.lr", c.Stage2.LR),
+		positive("eval.probe_epochs", float64(c.Eval.ProbeEpochs)),
+		positive("eval.probe_lr", c.Eval.ProbeLR),
+		nonNeg("eval.probe_wd", c.Eval.ProbeWD),
+		positive("eval.knn_k", float64(c.Eval.KNNK)),
+		positive("eval.train_images", float64(c.Eval.TrainImages)),
+		positive("eval.test_images", float64(c.Eval.TestImages)),
+		oneOf("run.dtype", c.Run.Dtype, Dtypes),
+		positive("run.log_every", float64(c.Run.LogEvery)),
+		nonNeg("run.checkpoint_every", float64(c.Run.CheckpointEvery)),
+	}
+	for _, err := range checks {
+		if err != nil {
+			if ve, ok := err.(*ValueError); ok && (ve.Key == "game.batch" || ve.Key == "stage2.batch") {
+				ve.Value, ve.Allowed = ve.Value.(float64)+1, "must be at least 2 (InfoNCE needs a positive and a negative)"
+			}
+			return err
+		}
+	}
+	for i, m := range c.Optim.Milestones {
+		if !(m > 0 && m < 1) {
+			return &ValueError{fmt.Sprintf("optim.milestones[%d]", i), m, "milestones are fractions of the steps, in (0, 1)"}
+		}
+	}
+	if c.Game.Batch > 0 && c.Game.LabelledBatch > c.Data.Labelled && c.Data.Labelled > 0 && c.Game.Kind != "contrastive" && c.Game.Kind != "unsupervised" {
+		return &ValueError{"game.labelled_batch", c.Game.LabelledBatch, fmt.Sprintf("must not exceed data.labelled (%d)", c.Data.Labelled)}
+	}
+	if (c.Data.Name == "stl10" || c.Data.Name == "cifar10" || c.Data.Name == "folder") && c.Data.Dir == "" {
+		return &ValueError{"data.dir", `""`, fmt.Sprintf("data.name %s reads files: set data.dir to their folder", c.Data.Name)}
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEveryProfileLoadsAndValidates(t *testing.T) {
+	ps, err := Profiles()
+	require.NoError(t, err)
+	names := map[string]bool{}
+	for _, p := range ps {
+		names[p.Name] = true
+		assert.NotEmpty(t, p.Description, p.Name)
+		c, err := Load(Sources{Profile: p.Name})
+		require.NoError(t, err, p.Name)
+		assert.Equal(t, p.Name, c.Profile)
+	}
+	for _, want := range []string{"quick", "cmnist", "fashion-photos-unsup", "fashion-photos-semisup", "fashion-photos-raw", "stl10-paper"} {
+		assert.True(t, names[want], "profile %s exists", want)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "my.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("game:\n  steps: 7\n  batch: 32\noptim:\n  lr: 0.01\n"), 0o644))
+	// default < profile < file < env < --set
+	c, err := Load(Sources{Profile: "quick"})
+	require.NoError(t, err)
+	assert.Equal(t, 150, c.Game.Steps, "profile over default")
+	assert.Equal(t, 0.999, c.Optim.Beta2, "default where the profile is silent")
+
+	c, err = Load(Sources{Profile: "quick", File: file})
+	require.NoError(t, err)
+	assert.Equal(t, 7, c.Game.Steps, "file over profile")
+	assert.Equal(t, 0.01, c.Optim.LR)
+
+	env := []string{"LEARNVIEWS_GAME_STEPS=9", "LEARNVIEWS_OPTIM_GENERATOR_LR=0.5", "OTHER=1"}
+	c, err = Load(Sources{Profile: "quick", File: file, Env: env})
+	require.NoError(t, err)
+	assert.Equal(t, 9, c.Game.Steps, "env over file")
+	assert.Equal(t, 0.5, c.Optim.GeneratorLR)
+	assert.Equal(t, 32, c.Game.Batch, "file where env is silent")
+
+	c, err = Load(Sources{Profile: "quick", File: file, Env: env, Set: []string{"game.steps=11", "optim.milestones=[0.5, 0.9]", "generator.identity=true"}})
+	require.NoError(t, err)
+	assert.Equal(t, 11, c.Game.Steps, "--set over env")
+	assert.Equal(t, []float64{0.5, 0.9}, c.Optim.Milestones)
+	assert.True(t, c.Generator.Identity)
+}
+
+func TestBadInputNamesTheKey(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("game:\n  stepz: 7\n"), 0o644))
+	broken := filepath.Join(dir, "broken.yaml")
+	require.NoError(t, os.WriteFile(broken, []byte("game: [\n"), 0o644))
+	tests := []struct {
+		name string
+		src  Sources
+		want []string
+	}{
+		{"unknown --set key", Sources{Set: []string{"game.nonsense=1"}}, []string{`unknown key "game.nonsense"`, "game.steps"}},
+		{"negative lr", Sources{Set: []string{"optim.lr=-3"}}, []string{"optim.lr = -3", "positive"}},
+		{"unknown section", Sources{Set: []string{"gme.steps=1"}}, []string{`unknown key "gme.steps"`, "known sections"}},
+		{"bad enum", Sources{Set: []string{"game.kind=adversarial"}}, []string{`game.kind = "adversarial"`, "semisupervised"}},
+		{"wrong type", Sources{Set: []string{"game.steps=many"}}, []string{"steps"}},
+		{"unknown key in file", Sources{File: bad}, []string{bad, `unknown key "game.stepz"`}},
+		{"broken yaml", Sources{File: broken}, []string{broken}},
+		{"missing file", Sources{File: filepath.Join(dir, "nope.yaml")}, []string{"nope.yaml"}},
+		{"unknown profile", Sources{Profile: "fast"}, []string{`unknown profile "fast"`, "quick"}},
+		{"bad env", Sources{Env: []string{"LEARNVIEWS_CRITIC_TAU=0"}}, []string{"critic.tau = 0"}},
+		{"batch of one", Sources{Set: []string{"game.batch=1"}}, []string{"game.batch = 1", "at least 2"}},
+		{"milestone", Sources{Set: []string{"optim.milestones=[60, 80]"}}, []string{"optim.milestones[0] = 60", "fractions"}},
+		{"no set value", Sources{Set: []string{"game.steps"}}, []string{"want key=value"}},
+	}
+	for _, tc := range tests {
+		_, err := Load(tc.src)
+		require.Error(t, err, tc.name)
+		for _, w := range tc.want {
+			assert.Contains(t, err.Error(), w, tc.name)
+		}
+	}
+}
+
+func TestYAMLRoundTrip(t *testing.T) {
+	c, err := Load(Sources{Profile: "cmnist", Set: []string{"seed=5"}})
+	require.NoError(t, err)
+	b, err := c.YAML()
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "resolved.yaml")
+	require.NoError(t, os.WriteFile(file, b, 0o644))
+	again, err := Load(Sources{Profile: "cmnist", File: file})
+	require.NoError(t, err)
+	assert.Equal(t, c, again, "a printed config loads back to itself")
+	assert.Contains(t, Keys(), "optim.generator_lr")
+	assert.Equal(t, "LEARNVIEWS_OPTIM_GENERATOR_LR", EnvName("optim.generator_lr"))
+}
