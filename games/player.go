@@ -1,0 +1,141 @@
+package games
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/learnviews/learnviews/nn"
+	"gorgonia.org/tensor"
+)
+
+// Player is one side of a game.
+type Player struct {
+	Name   string
+	Params nn.Params // learnable parameters it steps (buffers are ignored)
+	Opt    nn.Optimizer
+	Sched  nn.Schedule // may be nil: constant
+	// Sign is +1 when the player minimises the shared objective (the
+	// generator minimises I_NCE) and -1 when it maximises it (the
+	// estimator). The loss each player's program minimises already carries
+	// the sign; it is recorded for metrics and documentation.
+	Sign float64
+	// Clip bounds the global gradient norm of each step; 0 disables it.
+	Clip float64
+	// MaxFailures is how many non-finite steps are recovered from (by
+	// restoring the last good state and multiplying the learning rate by
+	// Backoff) before the game stops.
+	MaxFailures int
+	Backoff     float64
+
+	Failures  int     // recoveries so far
+	BackScale float64 // product of the back-offs applied so far (1 at start)
+	Steps     int     // optimiser steps taken
+}
+
+// ErrDiverged is wrapped by the error a player returns when it has failed
+// more than MaxFailures times.
+var ErrDiverged = errors.New("training diverged")
+
+// SetStep applies the schedule (and any back-off) for iteration step.
+func (p *Player) SetStep(step int) {
+	f := 1.0
+	if p.Sched != nil {
+		f = p.Sched.Factor(step)
+	}
+	if p.BackScale == 0 {
+		p.BackScale = 1
+	}
+	p.Opt.SetLRScale(f * p.BackScale)
+}
+
+// Guard runs one step of the player: run computes the forward and backward
+// pass (filling the player's gradients) and returns the losses it wants
+// checked. If a loss, a gradient or (after the update) a parameter is NaN or
+// Inf, the parameters and optimiser state are restored, the learning rate
+// is lowered and the step is reported as failed (ok = false) with the
+// reason; after MaxFailures recoveries Guard returns an error wrapping
+// ErrDiverged that says what blew up where.
+func (p *Player) Guard(step int, run func() (map[string]float64, error)) (losses map[string]float64, ok bool, err error) {
+	snap := p.Params.Snapshot()
+	stT, stMeta := p.Opt.State()
+	optState := make(map[string]*tensor.Dense, len(stT))
+	for _, t := range stT {
+		optState[t.Name] = t.Tensor
+	}
+	losses, err = run()
+	if err != nil {
+		return nil, false, fmt.Errorf("%s step %d: %w", p.Name, step, err)
+	}
+	bad := ""
+	for k, v := range losses {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			bad = fmt.Sprintf("%s is %v", k, v)
+			break
+		}
+	}
+	if bad == "" {
+		for _, q := range p.Params {
+			if q.Grad != nil && !q.Finite() {
+				bad = "the gradient of " + q.Name + " is not finite"
+				break
+			}
+		}
+	}
+	if bad == "" {
+		p.Params.ClipGradNorm(p.Clip)
+		if err := p.Opt.Step(); err != nil {
+			return nil, false, fmt.Errorf("%s step %d: %w", p.Name, step, err)
+		}
+		p.Steps++
+		for _, q := range p.Params {
+			if !q.Finite() {
+				bad = "parameter " + q.Name + " is not finite after the update"
+				break
+			}
+		}
+	}
+	if bad == "" {
+		return losses, true, nil
+	}
+	// Recover: restore, back off, count.
+	if err := p.Params.Restore(snap); err != nil {
+		return nil, false, err
+	}
+	if err := p.Opt.LoadState(optState, stMeta); err != nil {
+		return nil, false, err
+	}
+	p.Params.ZeroGrad()
+	p.Failures++
+	if p.Backoff <= 0 {
+		p.Backoff = 0.5
+	}
+	if p.BackScale == 0 {
+		p.BackScale = 1
+	}
+	p.BackScale *= p.Backoff
+	p.SetStep(step)
+	if p.Failures > p.MaxFailures {
+		return losses, false, fmt.Errorf("%s step %d: %s; gave up after %d recoveries (lr now %.3g): %w",
+			p.Name, step, bad, p.MaxFailures, p.Opt.LR(0), ErrDiverged)
+	}
+	return losses, false, nil
+}
+
+// PlayerState is the part of a player that a checkpoint keeps besides its
+// parameters and optimiser state.
+type PlayerState struct {
+	Failures  int     `json:"failures"`
+	BackScale float64 `json:"back_scale"`
+	Steps     int     `json:"steps"`
+}
+
+// State returns the player's counters.
+func (p *Player) State() PlayerState {
+	return PlayerState{Failures: p.Failures, BackScale: p.BackScale, Steps: p.Steps}
+}
+
+// Restore sets the player's counters.
+func (p *Player) Restore(s PlayerState) {
+	p.Failures, p.BackScale, p.Steps = s.Failures, s.BackScale, s.Steps
+}
