@@ -1,0 +1,150 @@
+package datasets
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"testing"
+)
+
+// idxBytes encodes an unsigned-byte IDX array.
+func idxBytes(dims []int, data []byte) []byte {
+	b := []byte{0, 0, 0x08, byte(len(dims))}
+	for _, d := range dims {
+		b = append(b, byte(d>>24), byte(d>>16), byte(d>>8), byte(d))
+	}
+	return append(b, data...)
+}
+
+// knownError reports whether err is one of the loaders' documented kinds.
+func knownError(err error) bool {
+	for _, k := range []error{ErrTruncated, ErrCorrupt, ErrBadMagic, ErrBadDimensions, ErrLabelRange} {
+		if errors.Is(err, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func FuzzReadIDX(f *testing.F) {
+	f.Add(idxBytes([]int{2, 2, 2}, []byte{1, 2, 3, 4, 5, 6, 7, 8}))
+	f.Add(idxBytes([]int{3}, []byte{0, 9, 4}))
+	f.Add(idxBytes([]int{1, 28, 28}, make([]byte, 784)))
+	f.Add(idxBytes([]int{2, 2, 2}, []byte{1, 2, 3}))
+	f.Add([]byte{0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0})
+	f.Add([]byte{0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ReadIDX(bytes.NewReader(data), "fuzz.idx")
+		if err != nil {
+			if !knownError(err) {
+				t.Fatalf("error of no documented kind: %v", err)
+			}
+			return
+		}
+		n := 1
+		for _, d := range m.Dims {
+			n *= d
+		}
+		if n != len(m.Data) || 4+4*len(m.Dims)+n != len(data) {
+			t.Fatalf("dims %v, %d elements, from %d bytes", m.Dims, len(m.Data), len(data))
+		}
+	})
+}
+
+func FuzzReadIDXGzip(f *testing.F) {
+	gz := func(b []byte) []byte {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(b)
+		zw.Close()
+		return buf.Bytes()
+	}
+	f.Add(gz(idxBytes([]int{2, 2}, []byte{1, 2, 3, 4})))
+	f.Add(gz(idxBytes([]int{4}, []byte{1, 2})))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		if _, err := ReadIDX(zr, "fuzz.idx.gz"); err != nil && !knownError(err) {
+			t.Fatalf("error of no documented kind: %v", err)
+		}
+	})
+}
+
+// FuzzSTL10 fuzzes the STL-10 image decoding on planes of a small side
+// (the loader's is 96), so that inputs stay small, and the label decoding.
+func FuzzSTL10(f *testing.F) {
+	img := make([]byte, 3*4*4)
+	for i := range img {
+		img[i] = byte(i)
+	}
+	f.Add(uint8(4), img, []byte{1})
+	f.Add(uint8(2), append(img, img[:24]...), []byte{10, 3})
+	f.Add(uint8(96), img, []byte{0})
+	f.Add(uint8(1), []byte{}, []byte{11})
+	f.Fuzz(func(t *testing.T, side uint8, x, y []byte) {
+		if side == 0 {
+			return
+		}
+		s := int(side)
+		orig := bytes.Clone(x)
+		if err := decodeColumnMajor("fuzz_X.bin", x, s); err != nil {
+			if !knownError(err) {
+				t.Fatalf("images: error of no documented kind: %v", err)
+			}
+		} else {
+			// Each plane is transposed: row r, column c comes from the
+			// column-major offset c*side+r of the same plane.
+			for off := range x {
+				base, in := off/(s*s)*(s*s), off%(s*s)
+				r, c := in/s, in%s
+				if x[off] != orig[base+c*s+r] {
+					t.Fatalf("plane at %d: row %d column %d = %d, want %d", base, r, c, x[off], orig[base+c*s+r])
+				}
+			}
+		}
+		labels, err := decodeSTL10Labels("fuzz_y.bin", y)
+		if err != nil {
+			if !knownError(err) {
+				t.Fatalf("labels: error of no documented kind: %v", err)
+			}
+			return
+		}
+		for i, l := range labels {
+			if l < 0 || l > 9 || l != int(y[i])-1 {
+				t.Fatalf("label %d read as %d", y[i], l)
+			}
+		}
+	})
+}
+
+// FuzzCIFAR10 fuzzes the CIFAR-10 record decoding with a small image size
+// (the loader's is 3,072 bytes), so that inputs stay small.
+func FuzzCIFAR10(f *testing.F) {
+	rec := make([]byte, 1+12)
+	rec[0] = 3
+	f.Add(uint8(12), rec)
+	f.Add(uint8(12), append(bytes.Clone(rec), rec...))
+	f.Add(uint8(200), rec)
+	f.Add(uint8(0), []byte{10})
+	f.Fuzz(func(t *testing.T, image uint8, data []byte) {
+		n := int(image)
+		pix, labels, err := decodeRecords("fuzz_batch.bin", data, n, nil, nil)
+		if err != nil {
+			if !knownError(err) {
+				t.Fatalf("error of no documented kind: %v", err)
+			}
+			return
+		}
+		if len(labels)*(n+1) != len(data) || len(pix) != len(labels)*n {
+			t.Fatalf("%d labels, %d pixels from %d bytes", len(labels), len(pix), len(data))
+		}
+		for i, l := range labels {
+			if l < 0 || l > 9 || byte(l) != data[i*(n+1)] || !bytes.Equal(pix[i*n:(i+1)*n], data[i*(n+1)+1:(i+1)*(n+1)]) {
+				t.Fatalf("record %d misread", i)
+			}
+		}
+	})
+}
