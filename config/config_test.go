@@ -31,7 +31,7 @@ func TestPrecedence(t *testing.T) {
 	// default < profile < file < env < --set
 	c, err := Load(Sources{Profile: "quick"})
 	require.NoError(t, err)
-	assert.Equal(t, 150, c.Game.Steps, "profile over default")
+	assert.Equal(t, 300, c.Game.Steps, "profile over default")
 	assert.Equal(t, 0.999, c.Optim.Beta2, "default where the profile is silent")
 
 	c, err = Load(Sources{Profile: "quick", File: file})

@@ -79,3 +79,25 @@ func TestProbeBadInput(t *testing.T) {
 	_, err = KNN(x, []int{0, 1}, [][]float64{{1, 2, 3}}, []int{0}, 2, KNNConfig{})
 	assert.ErrorContains(t, err, "3 dims")
 }
+
+func TestRidgeError(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	var x, y [][]float64
+	for i := 0; i < 200; i++ {
+		a, b := rng.NormFloat64(), rng.NormFloat64()
+		x = append(x, []float64{a, b, rng.NormFloat64()})
+		y = append(y, []float64{3*a - b + 10, 2 * b})
+	}
+	e, err := RidgeError(x[:150], y[:150], x[150:], y[150:], 1e-6)
+	require.NoError(t, err)
+	assert.Less(t, e, 1e-3, "an exactly linear target is recovered")
+	// Targets unrelated to the features: the error is that of predicting the mean.
+	for i := range y {
+		y[i] = []float64{rng.NormFloat64() * 5}
+	}
+	e, err = RidgeError(x[:150], y[:150], x[150:], y[150:], 1e-3)
+	require.NoError(t, err)
+	assert.Greater(t, e, 2.0)
+	_, err = RidgeError(x[:3], y[:2], x, y, 1)
+	assert.Error(t, err)
+}

@@ -67,26 +67,33 @@ func BuildRunReport(runDir string) (*Report, error) {
 		return nil, fmt.Errorf("plots: run report: %w", err)
 	}
 	ours := map[string]bool{}
-	opt := CurveOptions{Smoothing: 0.6}
-	for _, rc := range runCharts {
-		chart, err := rc.build(recs, opt)
-		if errors.Is(err, ErrNoData) {
-			continue
+	// Each stage restarts its step count, so each gets its own curves.
+	for _, stage := range stepStages(recs) {
+		opt := CurveOptions{Smoothing: 0.6, Stage: stage}
+		stem, where := "", ""
+		if stage != "" {
+			stem, where = "-"+stage, " Stage "+stage+"."
 		}
-		if err != nil {
-			return nil, fmt.Errorf("plots: run report %s: %w", runDir, err)
-		}
-		for _, ext := range []string{".svg", ".png"} {
-			if err := chart.Save(filepath.Join(figDir, rc.stem+ext)); err != nil {
+		for _, rc := range runCharts {
+			chart, err := rc.build(recs, opt)
+			if errors.Is(err, ErrNoData) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("plots: run report %s: %w", runDir, err)
+			}
+			for _, ext := range []string{".svg", ".png"} {
+				if err := chart.Save(filepath.Join(figDir, rc.stem+stem+ext)); err != nil {
+					return nil, err
+				}
+			}
+			data, err := chart.PNG()
+			if err != nil {
 				return nil, err
 			}
+			ours[rc.stem+stem+".png"] = true
+			rep.Figures = append(rep.Figures, Figure{Caption: rc.caption + where, PNG: data})
 		}
-		data, err := chart.PNG()
-		if err != nil {
-			return nil, err
-		}
-		ours[rc.stem+".png"] = true
-		rep.Figures = append(rep.Figures, Figure{Caption: rc.caption, PNG: data})
 	}
 	extra, err := figuresIn(figDir, ours)
 	if err != nil {
@@ -103,6 +110,26 @@ func BuildRunReport(runDir string) (*Report, error) {
 		rep.Tables = append(rep.Tables, t)
 	}
 	return rep, nil
+}
+
+// stepStages lists the stages of the step rows in order of appearance; a
+// run without stage names gives [""].
+func stepStages(recs Records) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if r.Kind != "step" {
+			continue
+		}
+		if st := r.Stage(); !seen[st] {
+			seen[st] = true
+			out = append(out, st)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{""}
+	}
+	return out
 }
 
 // figuresIn returns the PNGs of dir not in skip, sorted by name.

@@ -57,9 +57,9 @@ func TestBuildRunReport(t *testing.T) {
 	if !bytes.Equal(rep.Figures[3].PNG, must(os.ReadFile(filepath.Join(dir, FiguresDir, "colorspace.png")))) {
 		t.Error("the colour-space figure is not embedded as found")
 	}
-	// The standard figures are written as PNG and SVG; the PNG written is
-	// the one embedded.
-	for i, stem := range []string{"ince", "heads", "lr"} {
+	// The standard figures are written as PNG and SVG, one set per stage;
+	// the PNG written is the one embedded.
+	for i, stem := range []string{"ince-view-learning", "heads-view-learning", "lr-view-learning"} {
 		data := must(os.ReadFile(filepath.Join(dir, FiguresDir, stem+".png")))
 		if !bytes.Equal(data, rep.Figures[i].PNG) {
 			t.Errorf("%s.png differs from the embedded figure", stem)
