@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/learnviews/learnviews/config"
+	"github.com/spf13/cobra"
+)
+
+func newProfilesCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "profiles",
+		Short: "List the embedded profiles",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ps, err := config.Profiles()
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			for _, p := range ps {
+				def := ""
+				if p.Name == config.DefaultProfile {
+					def = " (default)"
+				}
+				fmt.Fprintf(w, "%s%s\t%s\n", p.Name, def, p.Description)
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func newConfigCmd() *cobra.Command {
+	var cf configFlags
+	var keys bool
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Print the resolved configuration of a profile (with --config, env and --set applied)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if keys {
+				return printKeys(cmd.OutOrStdout())
+			}
+			c, err := cf.load()
+			if err != nil {
+				return err
+			}
+			b, err := c.YAML()
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(b)
+			return err
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().BoolVar(&keys, "keys", false, "list every key with its environment variable")
+	return cmd
+}
+
+func printKeys(out io.Writer) error {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	for _, k := range config.Keys() {
+		fmt.Fprintf(w, "%s\t%s\n", k, config.EnvName(k))
+	}
+	return w.Flush()
+}
