@@ -7,11 +7,13 @@ import (
 	_ "image/jpeg" // registers the JPEG decoder for --in
 	"image/png"
 	"math"
+	"math/rand/v2"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/learnviews/learnviews/viewgen"
+	"gorgonia.org/tensor"
 )
 
 func newViewsCmd() *cobra.Command {
@@ -24,7 +26,45 @@ A view spec names a colour space, the channels of each view and the
 augmentations, e.g. "ydbdr:0|1,2+crop=0.2+flip+jitter=1+gray=0.2"; see the
 viewgen package for its grammar.`,
 	}
-	cmd.AddCommand(newViewsPreviewCmd())
+	cmd.AddCommand(newViewsPreviewCmd(), newViewsInitGeneratorCmd())
+	return cmd
+}
+
+// newViewsInitGeneratorCmd saves a freshly initialised flow generator, for
+// previews and as a starting point.
+func newViewsInitGeneratorCmd() *cobra.Command {
+	var out, kind string
+	var identity bool
+	var blocks, hidden int
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "init-generator --out FILE.safetensors",
+		Short: "Save a newly initialised flow generator g (identity or random)",
+		Example: `  learnviews views init-generator --identity --out g-identity.safetensors
+  learnviews views init-generator --kind nvp --seed 3 --out g-random.safetensors
+  learnviews views preview --generator g-random.safetensors --in photo.jpg --out g.png`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			g, err := viewgen.NewFlow("g", tensor.Float32, viewgen.FlowConfig{Kind: kind, Blocks: blocks, Hidden: hidden, Identity: identity},
+				rand.New(rand.NewPCG(seed, 0)))
+			if err != nil {
+				return err
+			}
+			if err := g.Save(out); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "wrote", out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&out, "out", "", "output file")
+	f.StringVar(&kind, "kind", viewgen.FlowVP, "vp (additive couplings) or nvp (affine couplings and 1×1 convolutions)")
+	f.BoolVar(&identity, "identity", false, "start as the identity map")
+	f.IntVar(&blocks, "blocks", viewgen.DefaultFlowBlocks, "coupling blocks")
+	f.IntVar(&hidden, "hidden", viewgen.DefaultFlowHidden, "width of the coupling networks")
+	f.Uint64Var(&seed, "seed", 1, "seed of the random initialisation")
+	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
 
@@ -35,6 +75,9 @@ type previewOptions struct {
 	size      int
 	seed      uint64
 	allSpaces bool
+	generator string
+	space     string
+	split     string
 }
 
 func newViewsPreviewCmd() *cobra.Command {
@@ -70,6 +113,9 @@ pixels.`,
 	f.IntVar(&opt.size, "size", 128, "resize the input so that its shorter side has this many pixels (0 keeps it)")
 	f.Uint64Var(&opt.seed, "seed", 1, "seed of the augmentation draws")
 	f.BoolVar(&opt.allSpaces, "all-spaces", false, "draw the input in every colour space instead of a view spec")
+	f.StringVar(&opt.generator, "generator", "", "draw a saved learned generator g (e.g. a run's generator.safetensors) instead of a view spec")
+	f.StringVar(&opt.space, "input-space", "rgb", "with --generator: the colour space g reads (the run's generator.input_space)")
+	f.StringVar(&opt.split, "split", "0|1,2", "with --generator: the channels of g(X) that each view keeps")
 	_ = cmd.MarkFlagRequired("in")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
@@ -79,8 +125,14 @@ pixels.`,
 // is drawn by viewgen.PreviewMapped, given the function that maps an RGB
 // image to its three learned channels.
 func runPreview(cmd *cobra.Command, opt previewOptions) error {
-	if opt.allSpaces == (opt.view != "") {
-		return errors.New("give either --view SPEC or --all-spaces")
+	modes := 0
+	for _, on := range []bool{opt.allSpaces, opt.view != "", opt.generator != ""} {
+		if on {
+			modes++
+		}
+	}
+	if modes != 1 {
+		return errors.New("give one of --view SPEC, --all-spaces or --generator FILE")
 	}
 	if opt.size < 0 {
 		return fmt.Errorf("--size %d: want 0 or more", opt.size)
@@ -97,9 +149,12 @@ func runPreview(cmd *cobra.Command, opt previewOptions) error {
 		return err
 	}
 	var grid *image.RGBA
-	if opt.allSpaces {
+	switch {
+	case opt.generator != "":
+		grid, err = previewGenerator(src, opt)
+	case opt.allSpaces:
 		grid, err = viewgen.PreviewSpaces(src)
-	} else {
+	default:
 		grid, err = viewgen.PreviewSpec(src, spec, opt.draws, opt.seed)
 	}
 	if err != nil {
@@ -111,6 +166,36 @@ func runPreview(cmd *cobra.Command, opt previewOptions) error {
 	b := grid.Bounds()
 	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d×%d)\n", opt.out, b.Dx(), b.Dy())
 	return nil
+}
+
+// previewGenerator draws what a saved generator makes of src.
+func previewGenerator(src viewgen.Image, opt previewOptions) (*image.RGBA, error) {
+	g, err := viewgen.LoadFlow(opt.generator)
+	if err != nil {
+		return nil, err
+	}
+	space, err := viewgen.ParseColorSpace(opt.space)
+	if err != nil {
+		return nil, fmt.Errorf("--input-space: %w", err)
+	}
+	split, err := viewgen.ParseSplit(opt.split)
+	if err != nil {
+		return nil, fmt.Errorf("--split: %w", err)
+	}
+	gen := func(img viewgen.Image) (viewgen.Image, error) {
+		in, err := space.Convert(img)
+		if err != nil {
+			return viewgen.Image{}, err
+		}
+		out, err := g.Apply(in.Pix, 1, img.H, img.W)
+		if err != nil {
+			return viewgen.Image{}, err
+		}
+		return viewgen.Image{C: 3, H: img.H, W: img.W, Pix: out}, nil
+	}
+	cfg := g.Config()
+	name := fmt.Sprintf("g (%s, %d blocks, %s input)", cfg.Kind, cfg.Blocks, space)
+	return viewgen.PreviewMapped(src, name, gen, split)
 }
 
 // readImage decodes a PNG or JPEG file and resizes it so that its shorter
