@@ -19,6 +19,9 @@ type Config struct {
 	Profile     string    `yaml:"profile" mapstructure:"profile"`
 	Description string    `yaml:"description" mapstructure:"description"`
 	Seed        uint64    `yaml:"seed" mapstructure:"seed"`
+	Scale       string    `yaml:"scale" mapstructure:"scale"` // default, small: see Small
+	Small       []string  `yaml:"small" mapstructure:"small"` // key=value settings that scale=small applies over the profile
+	Sweep       Sweep     `yaml:"sweep" mapstructure:"sweep"`
 	Data        Data      `yaml:"data" mapstructure:"data"`
 	Views       Views     `yaml:"views" mapstructure:"views"`
 	Generator   Generator `yaml:"generator" mapstructure:"generator"`
@@ -135,6 +138,7 @@ func Default() Config {
 	return Config{
 		Profile: "default",
 		Seed:    1,
+		Scale:   "default",
 		Data:    Data{Name: "fashion-photos", Size: 32, Labelled: 5000, Workers: 2, Factors: "digit", Frames: 3},
 		Views:   Views{Spec: "ydbdr:0|1,2"},
 		Generator: Generator{Kind: "vp", InputSpace: "rgb", Blocks: 4, Hidden: 16,
@@ -162,6 +166,8 @@ var (
 	GameKinds   = []string{"contrastive", "unsupervised", "semisupervised", "supervised"}
 	Schedules   = []string{"constant", "step", "cosine"}
 	Dtypes      = []string{"float32", "float64"}
+	Scales      = []string{"default", "small"}
+	Tables      = []string{"", "cmnist", "learned-views"}
 )
 
 // ValueError is a bad value of a key.
@@ -202,6 +208,7 @@ func (c *Config) Validate() error {
 		return nil
 	}
 	checks := []error{
+		oneOf("scale", c.Scale, Scales),
 		oneOf("data.name", c.Data.Name, DataNames),
 		positive("data.size", float64(c.Data.Size)),
 		nonNeg("data.train", float64(c.Data.Train)),
@@ -267,6 +274,16 @@ func (c *Config) Validate() error {
 	}
 	if c.Game.Batch > 0 && c.Game.LabelledBatch > c.Data.Labelled && c.Data.Labelled > 0 && c.Game.Kind != "contrastive" && c.Game.Kind != "unsupervised" {
 		return &ValueError{"game.labelled_batch", c.Game.LabelledBatch, fmt.Sprintf("must not exceed data.labelled (%d)", c.Data.Labelled)}
+	}
+	if c.Game.Kind == "supervised" && c.Generator.Kind == "none" && c.Data.Name != "cmnist" {
+		return &ValueError{"game.kind", `"supervised"`, "with generator.kind none, the supervised game is the supervised baseline of Table 4 and needs data.name cmnist; " +
+			"for a supervised view generator set generator.kind vp or nvp"}
+	}
+	if err := checkSettings("small", c.Small, false); err != nil {
+		return err
+	}
+	if err := c.Sweep.validate(); err != nil {
+		return err
 	}
 	if (c.Data.Name == "stl10" || c.Data.Name == "cifar10" || c.Data.Name == "folder") && c.Data.Dir == "" {
 		return &ValueError{"data.dir", `""`, fmt.Sprintf("data.name %s reads files: set data.dir to their folder", c.Data.Name)}

@@ -20,7 +20,8 @@ func TestEveryProfileLoadsAndValidates(t *testing.T) {
 		require.NoError(t, err, p.Name)
 		assert.Equal(t, p.Name, c.Profile)
 	}
-	for _, want := range []string{"quick", "cmnist", "fashion-photos-unsup", "fashion-photos-semisup", "fashion-photos-raw", "stl10-paper"} {
+	for _, want := range []string{"quick", "cmnist", "fashion-photos-unsup", "fashion-photos-semisup", "fashion-photos-raw", "stl10-paper",
+		"sweep-patch-offset", "sweep-colorspaces", "sweep-crop-scale", "sweep-color-jitter", "table-cmnist", "table-learned-views"} {
 		assert.True(t, names[want], "profile %s exists", want)
 	}
 }

@@ -87,8 +87,23 @@ func Keys() []string {
 	return keys
 }
 
-// Load resolves a configuration from its sources and validates it.
+// Load resolves a configuration from its sources and validates it. When
+// the resolved scale is small, the settings listed under small apply just
+// above the profile: a file, the environment and --set still override them.
 func Load(src Sources) (Config, error) {
+	c, err := load(src, nil)
+	if err != nil || c.Scale != "small" {
+		return c, err
+	}
+	if len(c.Small) == 0 {
+		return c, nil
+	}
+	return load(src, c.Small)
+}
+
+// load resolves the sources with the settings small applied over the
+// profile.
+func load(src Sources, small []string) (Config, error) {
 	defaults := flatten(toMap(Default()), "")
 	v := viper.New()
 	v.SetConfigType("yaml")
@@ -107,6 +122,20 @@ func Load(src Sources) (Config, error) {
 		return Config{}, err
 	}
 	v.Set("profile", profile)
+	if len(small) > 0 {
+		m := map[string]any{}
+		for _, kv := range small {
+			k, val, _ := strings.Cut(kv, "=")
+			parsed, err := parseValue(val)
+			if err != nil {
+				return Config{}, fmt.Errorf("config: small: %q: %w", kv, err)
+			}
+			setNested(m, strings.TrimSpace(k), parsed)
+		}
+		if err := v.MergeConfigMap(m); err != nil {
+			return Config{}, fmt.Errorf("config: small: %w", err)
+		}
+	}
 	if src.File != "" {
 		b, err := os.ReadFile(src.File)
 		if err != nil {
@@ -179,6 +208,12 @@ func mergeYAML(v *viper.Viper, b []byte, where string, known map[string]any) err
 }
 
 func unknownKey(key, where string, known map[string]any) error {
+	return fmt.Errorf("config: %s: %s", where, unknownKeyHint(key, known))
+}
+
+// unknownKeyHint says that key is unknown and lists the known keys of its
+// section (or the known sections).
+func unknownKeyHint(key string, known map[string]any) string {
 	section, _, _ := strings.Cut(key, ".")
 	var near []string
 	for k := range known {
@@ -198,9 +233,23 @@ func unknownKey(key, where string, known map[string]any) error {
 			}
 		}
 		sort.Strings(sections)
-		return fmt.Errorf("config: %s: unknown key %q (known sections: %s)", where, key, strings.Join(sections, ", "))
+		return fmt.Sprintf("unknown key %q (known sections: %s)", key, strings.Join(sections, ", "))
 	}
-	return fmt.Errorf("config: %s: unknown key %q (known keys in %s: %s)", where, key, section, strings.Join(near, ", "))
+	return fmt.Sprintf("unknown key %q (known keys in %s: %s)", key, section, strings.Join(near, ", "))
+}
+
+// setNested sets the dotted key in a tree of maps.
+func setNested(m map[string]any, key string, val any) {
+	parts := strings.Split(key, ".")
+	for _, p := range parts[:len(parts)-1] {
+		sub, ok := m[p].(map[string]any)
+		if !ok {
+			sub = map[string]any{}
+			m[p] = sub
+		}
+		m = sub
+	}
+	m[parts[len(parts)-1]] = val
 }
 
 func parseValue(s string) (any, error) {

@@ -123,12 +123,14 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 }
 
 // plainTicks are gonum/plot's default ticks labelled without trailing zeros
-// ("250", not "250.00"), for axes such as steps.
+// ("250", not "250.00"), for axes such as steps. Labels are the shortest
+// decimal that reads back as the same float32, so that a tick at 1.6+0.8
+// reads 2.4, not 2.4000000000000004.
 var plainTicks = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
 	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
 	for i, t := range ticks {
 		if t.Label != "" {
-			ticks[i].Label = strconv.FormatFloat(t.Value, 'f', -1, 64)
+			ticks[i].Label = strconv.FormatFloat(t.Value, 'f', -1, 32)
 		}
 	}
 	return ticks

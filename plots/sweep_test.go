@@ -95,3 +95,15 @@ func TestINCEVsAccuracyErrors(t *testing.T) {
 		})
 	}
 }
+
+// Tick labels of a sweep's I_NCE axis are short decimals, whatever
+// rounding error the tick values carry.
+func TestPlainTickLabels(t *testing.T) {
+	for _, r := range [][2]float64{{1.2, 3.5}, {0.1, 0.7}, {0, 250}, {1.5, 3.3}} {
+		for _, tk := range plainTicks.Ticks(r[0], r[1]) {
+			if tk.Label != "" && len(tk.Label) > 6 {
+				t.Errorf("range %v: tick %v labelled %q", r, tk.Value, tk.Label)
+			}
+		}
+	}
+}

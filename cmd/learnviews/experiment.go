@@ -180,6 +180,13 @@ func (e *experiment) openData() error {
 // run executes every stage, skipping those a previous run finished.
 func (e *experiment) run(ctx context.Context) error {
 	c := e.cfg
+	if c.Game.Kind == games.Supervised && c.Generator.Kind == "none" {
+		est, err := e.trainSupervised(ctx)
+		if err != nil {
+			return err
+		}
+		return e.evaluate(ctx, supervisedStage, c.Game.Steps, est, nil, e.views)
+	}
 	if c.Game.Kind == games.Contrastive || c.Generator.Kind == "none" {
 		est, err := e.trainFixed(ctx, "contrastive", e.views, c.Game.Steps, c.Game.Batch, c.Optim.LR)
 		if err != nil {
@@ -495,6 +502,11 @@ func (e *experiment) evaluate(ctx context.Context, stage string, steps int, est 
 		return err
 	}
 	res.INCE = fx.lastINCE
+	if v, ok := finalINCE(e.dir, stage); ok {
+		res.INCE = v
+	} else if math.IsNaN(res.INCE) {
+		res.INCE = 0 // JSON has no NaN: the record would lose every field
+	}
 	if fx.paired {
 		if err := e.factorHeads(&res, trX, trF, teX, teF, c); err != nil {
 			return err

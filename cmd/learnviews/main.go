@@ -26,6 +26,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newReportCmd(), newProfilesCmd(), newConfigCmd(), newDataCmd(), newViewsCmd())
+	root.AddCommand(newRunCmd(), newReportCmd(), newProfilesCmd(), newConfigCmd(), newDataCmd(), newViewsCmd(),
+		newSweepCmd(), newTableCmnistCmd(), newTableLearnedViewsCmd())
 	return root
 }

@@ -25,7 +25,12 @@ func newProfilesCmd() *cobra.Command {
 				if p.Name == config.DefaultProfile {
 					def = " (default)"
 				}
-				fmt.Fprintf(w, "%s%s\t%s\n", p.Name, def, p.Description)
+				kind := ""
+				if c, err := config.Load(config.Sources{Profile: p.Name}); err == nil && c.Sweep.IsSweep() {
+					seeds := max(1, len(c.Sweep.Seeds))
+					kind = fmt.Sprintf(" [sweep: %d points × %d seeds]", len(c.Sweep.Expand()), seeds)
+				}
+				fmt.Fprintf(w, "%s%s\t%s%s\n", p.Name, def, p.Description, kind)
 			}
 			return w.Flush()
 		},

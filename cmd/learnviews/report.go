@@ -20,13 +20,21 @@ import (
 func newReportCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "report DIR",
-		Short: "Write DIR/report.html: curves, the learned colour space and accuracies of a run",
+		Short: "Write DIR/report.html of a run, or of a sweep or table: figures and tables beside the paper's numbers",
 		Long: `Redraw a run's figures from its metrics.jsonl and write one self-contained
 HTML page (figures embedded) with the configuration, the curves of both
 players, the learned colour space, the final accuracies beside the raw-view
-baseline, and the environment. Works on a finished or a partial run.`,
+baseline, and the environment. Works on a finished or a partial run.
+
+On a sweep or table directory (learnviews sweep, table-cmnist,
+table-learned-views) it gathers the finished runs into the table files, the
+reverse-U figure and a report.html with the paper's numbers beside them.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isSweepDir(args[0]) {
+				_, err := writeSweepOutputs(args[0], cmd.OutOrStdout())
+				return err
+			}
 			results, err := readResults(args[0])
 			if err != nil {
 				return err

@@ -41,7 +41,7 @@ func (f *configFlags) load() (config.Config, error) {
 
 func newRunCmd() *cobra.Command {
 	var cf configFlags
-	var out, resume string
+	var out, resume, sweepDir, sweepPoint string
 	var quiet, noReport bool
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -58,6 +58,9 @@ any way continues with: learnviews run --resume DIR`,
   learnviews run --profile fashion-photos-semisup --set game.steps=500
   learnviews run --resume runs/20261126-101500-quick`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if sweepDir != "" || sweepPoint != "" {
+				return runSweepPoint(cmd, sweepDir, sweepPoint, quiet, cf, out, resume)
+			}
 			var cfg config.Config
 			var err error
 			dir := out
@@ -92,6 +95,8 @@ any way continues with: learnviews run --resume DIR`,
 	cmd.Flags().StringVar(&resume, "resume", "", "continue the run in this directory from its last checkpoint")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
 	cmd.Flags().BoolVar(&noReport, "no-report", false, "skip the figures and report.html at the end")
+	cmd.Flags().StringVar(&sweepDir, "sweep", "", "run one task of the sweep in this directory (with --sweep-point)")
+	cmd.Flags().StringVar(&sweepPoint, "sweep-point", "", "the task index to run, or env for SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX")
 	return cmd
 }
 
