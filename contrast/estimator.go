@@ -129,3 +129,7 @@ func (t *Trainer) Step(v1, v2 []float32) (StepResult, error) {
 
 // Close releases the compiled program.
 func (t *Trainer) Close() error { return t.prog.Close() }
+
+// TensorBytes returns the bytes that the values of the step's graph
+// occupy (see nn.Program.TensorBytes).
+func (t *Trainer) TensorBytes() int64 { return t.prog.TensorBytes() }

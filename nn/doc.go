@@ -21,4 +21,17 @@
 // several axes at once, GlobalAveragePool2D's gradient, LogSoftMax's row
 // maximum); the layers here avoid them and every op they compose is covered
 // by a golden-value test and a finite-difference gradient test.
+//
+// The hot layers run as the package's own fused gorgonia ops, one per layer
+// and direction: convolution (forward, input and filter gradients as
+// batched GEMMs reading im2col panels in place from the zero-padded
+// samples and writing NCHW directly), training-mode batch norm (fused with
+// a following ReLU), ReLU, max pooling and global average pooling. They
+// split their work over GOMAXPROCS goroutines, keep their workspaces and
+// outputs from one run to the next, and give results that do not depend on
+// the number of cores. Their float32 inner loops are AVX2/FMA assembly,
+// chosen at start-up when the CPU supports it (the purego build tag or a
+// CPU without AVX2 selects the portable Go loops). Graph.UseComposedOps
+// switches a graph back to gorgonia's stock ops, the reference the fused
+// ops are tested against.
 package nn

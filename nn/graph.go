@@ -43,6 +43,13 @@ type Graph struct {
 	before []func() error
 	after  []func() error
 	names  map[string]int
+	inputs map[*G.Node]bool // nodes made by Input: never differentiated
+	// composed makes the layers use gorgonia's stock ops instead of the
+	// package's fused ops.
+	composed bool
+	// fused lists the nodes that a fused op (batch norm + ReLU, + max
+	// pooling) replaced; Compile skips those that nothing reads.
+	fused []*G.Node
 }
 
 // NewGraph returns an empty graph for tensors of dtype dt. The seed drives
@@ -57,8 +64,18 @@ func NewGraph(dt tensor.Dtype, mode Mode, seed uint64) *Graph {
 		rng:    rand.New(src),
 		params: make(map[*Param]*G.Node),
 		names:  make(map[string]int),
+		inputs: make(map[*G.Node]bool),
 	}
 }
+
+// UseComposedOps makes the layers and ops built after the call compose
+// gorgonia's stock ops (convolution, reductions, broadcasts) as the package
+// did before it had its own fused ops, instead of using the fused ops (one
+// op per layer and direction, GEMM straight into NCHW, split over the
+// cores). The two give the same values and gradients up to rounding; the
+// composed form is several times slower and allocates on every run. It is
+// kept as the reference that tests and benchmarks compare against.
+func (g *Graph) UseComposedOps(on bool) { g.composed = on }
 
 // Expr returns the underlying gorgonia graph.
 func (g *Graph) Expr() *G.ExprGraph { return g.g }
@@ -159,8 +176,13 @@ func (g *Graph) Input(name string, shape ...int) *Input {
 	}
 	in.node = G.NewTensor(g.g, g.dtype, len(shape), G.WithShape(shape...),
 		G.WithName(g.uniqueName(name)), G.WithValue(v))
+	g.inputs[in.node] = true
 	return in
 }
+
+// isInput reports whether x is a node made by Input (or Constant), whose
+// gradient no program ever needs.
+func (g *Graph) isInput(x *G.Node) bool { return g.inputs[x] }
 
 // Constant adds an input holding the given values, which stay fixed.
 func (g *Graph) Constant(name string, values []float64, shape ...int) *G.Node {
@@ -278,6 +300,7 @@ func (g *Graph) Compile(loss *G.Node, wrt ...*Param) (*Program, error) {
 		p.wrt = append(Params(nil), wrt...)
 		p.grads = grads
 	}
+	g.markSkipped()
 	p.vm = G.NewTapeMachine(g.g)
 	return p, nil
 }

@@ -94,6 +94,21 @@ func (c *Conv2d) Forward(g *Graph, x *G.Node) *G.Node {
 		g.Fail(c.W.Name, fmt.Errorf("input shape %v, want (N, %d, H, W)", x.Shape(), ws[1]))
 		return nil
 	}
+	if ws[2] != c.K || ws[3] != c.K {
+		g.Fail(c.W.Name, fmt.Errorf("filters of shape %v, want %d×%d kernels", ws, c.K, c.K))
+		return nil
+	}
+	if !g.composed {
+		var b *G.Node
+		if c.B != nil {
+			b = g.Param(c.B)
+		}
+		y := conv2dFast(g, x, g.Param(c.W), b, c.K, c.Stride, c.Pad)
+		if y == nil && g.err == nil {
+			g.Fail(c.W.Name, fmt.Errorf("convolution failed"))
+		}
+		return y
+	}
 	y := g.Do(c.W.Name, func() (*G.Node, error) {
 		return G.Conv2d(x, g.Param(c.W), tensor.Shape{c.K, c.K}, []int{c.Pad, c.Pad}, []int{c.Stride, c.Stride}, []int{1, 1})
 	})
@@ -146,6 +161,23 @@ func (b *BatchNorm) Forward(g *Graph, x *G.Node) *G.Node {
 		return nil
 	}
 	n, c := s[0], s[1]
+	if g.Training() && !g.composed {
+		y, st := batchNormFast(g, x, g.Param(b.Gamma), g.Param(b.Beta), b.Eps)
+		if y == nil {
+			return nil
+		}
+		count := n
+		if len(s) == 4 {
+			count *= s[2] * s[3]
+		}
+		g.AfterRun(func() error {
+			if !st.computed {
+				return b.updateRunning(nil, nil, count)
+			}
+			return b.updateRunning(st.mean, st.variance, count)
+		})
+		return y
+	}
 	hw := 1
 	if len(s) == 4 {
 		hw = s[2] * s[3]

@@ -14,6 +14,15 @@ import (
 
 // ReLU returns max(x, 0).
 func ReLU(g *Graph, x *G.Node) *G.Node {
+	if !g.Ok(x) {
+		return nil
+	}
+	if !g.composed && !x.IsScalar() {
+		if y := fuseReLU(g, x); y != nil || g.err != nil {
+			return y
+		}
+		return reluFast(g, x)
+	}
 	return g.Do("relu", func() (*G.Node, error) { return G.Rectify(x) })
 }
 
@@ -24,6 +33,19 @@ func LeakyReLU(g *Graph, x *G.Node, alpha float64) *G.Node {
 
 // MaxPool2d takes the maximum over k×k windows of an NCHW tensor.
 func MaxPool2d(g *Graph, x *G.Node, k, stride, pad int) *G.Node {
+	if !g.Ok(x) {
+		return nil
+	}
+	if !g.composed {
+		if x.Dims() != 4 {
+			g.Fail("max pool", fmt.Errorf("input shape %v, want NCHW", x.Shape()))
+			return nil
+		}
+		if y := fusePool(g, x, k, stride, pad); y != nil || g.err != nil {
+			return y
+		}
+		return maxPoolFast(g, x, k, stride, pad)
+	}
 	return g.Do("max pool", func() (*G.Node, error) {
 		return G.MaxPool2D(x, tensor.Shape{k, k}, []int{pad, pad}, []int{stride, stride})
 	})
@@ -86,6 +108,9 @@ func GlobalAvgPool(g *Graph, x *G.Node) *G.Node {
 	if len(s) != 4 {
 		g.Fail("global average pool", fmt.Errorf("input shape %v, want NCHW", s))
 		return nil
+	}
+	if !g.composed {
+		return globalAvgPoolFast(g, x)
 	}
 	return MeanAxis(g, Reshape(g, x, s[0], s[1], s[2]*s[3]), 2)
 }

@@ -128,26 +128,50 @@ func (a *Adam) Step() error {
 	for _, g := range a.groups {
 		lr := g.LR * a.scale
 		for _, p := range g.Params {
-			w, grad := p.Float64s(), Float64s(p.Grad)
 			m, v := a.m[p], a.v[p]
-			for i := range w {
-				gi := grad[i]
-				if a.cfg.Decoupled {
-					w[i] -= lr * g.WeightDecay * w[i]
-				} else {
-					gi += g.WeightDecay * w[i]
+			// The update runs in float64 on the parameter's own memory, so
+			// a step allocates nothing.
+			switch w := p.Value.Data().(type) {
+			case []float32:
+				grad, ok := p.Grad.Data().([]float32)
+				if !ok || len(grad) != len(w) {
+					return fmt.Errorf("nn: adam: gradient of %s does not match its value", p.Name)
 				}
-				m[i] = b1*m[i] + (1-b1)*gi
-				v[i] = b2*v[i] + (1-b2)*gi*gi
-				w[i] -= lr * (m[i] / c1) / (math.Sqrt(v[i]/c2) + a.cfg.Eps)
-			}
-			if err := p.SetFloat64s(w); err != nil {
-				return err
+				for i := range w {
+					wi := float64(w[i])
+					wi, m[i], v[i] = a.update(wi, float64(grad[i]), m[i], v[i], lr, g.WeightDecay, c1, c2)
+					w[i] = float32(wi)
+				}
+			case []float64:
+				grad, ok := p.Grad.Data().([]float64)
+				if !ok || len(grad) != len(w) {
+					return fmt.Errorf("nn: adam: gradient of %s does not match its value", p.Name)
+				}
+				for i := range w {
+					w[i], m[i], v[i] = a.update(w[i], grad[i], m[i], v[i], lr, g.WeightDecay, c1, c2)
+				}
+			default:
+				return fmt.Errorf("nn: adam: %s has unsupported dtype %v", p.Name, p.Dtype())
 			}
 			p.ZeroGrad()
 		}
 	}
 	return nil
+}
+
+// update returns one Adam update of weight w with gradient gi and moments
+// m, v.
+func (a *Adam) update(w, gi, m, v, lr, wd, c1, c2 float64) (float64, float64, float64) {
+	b1, b2 := a.cfg.Beta1, a.cfg.Beta2
+	if a.cfg.Decoupled {
+		w -= lr * wd * w
+	} else {
+		gi += wd * w
+	}
+	m = b1*m + (1-b1)*gi
+	v = b2*v + (1-b2)*gi*gi
+	w -= lr * (m / c1) / (math.Sqrt(v/c2) + a.cfg.Eps)
+	return w, m, v
 }
 
 // ZeroGrad zeroes every gradient of the optimiser's parameters.

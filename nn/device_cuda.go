@@ -1,0 +1,76 @@
+//go:build cuda
+
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"gorgonia.org/cu"
+	G "gorgonia.org/gorgonia"
+)
+
+// kernels records the CUDA modules registered at start-up by the generated
+// device_cuda_modules.go.
+var kernels struct {
+	sync.Mutex
+	modules, funcs int
+}
+
+// registerCUDAModule adds one module of gorgonia's CUDA kernels, compiled to
+// PTX, to gorgonia's CUDA standard library, which every CUDA machine loads.
+func registerCUDAModule(name, ptx string, funcs []string) {
+	G.AddToStdLib(name, ptx, funcs)
+	kernels.Lock()
+	kernels.modules++
+	kernels.funcs += len(funcs)
+	kernels.Unlock()
+}
+
+func cudaKernels() (modules, funcs int) {
+	kernels.Lock()
+	defer kernels.Unlock()
+	return kernels.modules, kernels.funcs
+}
+
+func devices() ([]DeviceInfo, error) {
+	if err := cu.InitError(); err != nil {
+		return nil, fmt.Errorf("no usable CUDA driver or device: %w", err)
+	}
+	n, err := cu.NumDevices()
+	if err != nil {
+		return nil, fmt.Errorf("counting CUDA devices: %w", err)
+	}
+	if n == 0 {
+		return nil, errors.New("the CUDA driver reports no device")
+	}
+	out := make([]DeviceInfo, n)
+	for i := range out {
+		d, err := cu.GetDevice(i)
+		if err != nil {
+			return nil, fmt.Errorf("CUDA device %d: %w", i, err)
+		}
+		info := DeviceInfo{Index: i}
+		if info.Name, err = d.Name(); err != nil {
+			return nil, fmt.Errorf("CUDA device %d: %w", i, err)
+		}
+		if info.Major, info.Minor, err = d.ComputeCapability(); err != nil {
+			return nil, fmt.Errorf("CUDA device %d: %w", i, err)
+		}
+		if info.Memory, err = d.TotalMem(); err != nil {
+			return nil, fmt.Errorf("CUDA device %d: %w", i, err)
+		}
+		out[i] = info
+	}
+	return out, nil
+}
+
+func checkCUDA() error {
+	if m, _ := cudaKernels(); m == 0 {
+		// Without its kernels gorgonia runs CPU code on device memory.
+		return errors.New("this binary carries none of gorgonia's CUDA kernels: run scripts/cuda/gen-modules.sh, then build again")
+	}
+	_, err := devices()
+	return err
+}

@@ -1,0 +1,15 @@
+//go:build !cuda
+
+package nn
+
+import "errors"
+
+// errNoCUDA is what asking for a GPU gives in a binary built without the
+// cuda tag.
+var errNoCUDA = errors.New("this binary was built without CUDA support: build it with -tags cuda (see scripts/cuda/README.md)")
+
+func cudaKernels() (modules, kernels int) { return 0, 0 }
+
+func devices() ([]DeviceInfo, error) { return nil, errNoCUDA }
+
+func checkCUDA() error { return errNoCUDA }

@@ -1,0 +1,964 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Element-wise float32 loops for the fast ops (AVX2 + FMA; callers check
+// useAsmKernels). Every loop handles 8 elements per vector and finishes
+// with scalar iterations.
+
+// func relu32(dst, src []float32)
+TEXT ·relu32(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	VXORPS Y15, Y15, Y15
+relu_loop32:
+	CMPQ CX, $32
+	JL   relu_loop8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VMAXPS  Y0, Y15, Y0
+	VMAXPS  Y1, Y15, Y1
+	VMAXPS  Y2, Y15, Y2
+	VMAXPS  Y3, Y15, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  relu_loop32
+relu_loop8:
+	CMPQ CX, $8
+	JL   relu_tail
+	VMOVUPS (SI), Y0
+	VMAXPS  Y0, Y15, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  relu_loop8
+relu_tail:
+	TESTQ CX, CX
+	JZ    relu_done
+	VMOVSS (SI), X0
+	VMAXSS X0, X15, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  relu_tail
+relu_done:
+	VZEROUPPER
+	RET
+
+// func reluBack32(dst, y, dy []float32)
+TEXT ·reluBack32(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ y_base+24(FP), SI
+	MOVQ y_len+32(FP), CX
+	MOVQ dy_base+48(FP), DX
+	VXORPS Y15, Y15, Y15
+rb_loop16:
+	CMPQ CX, $16
+	JL   rb_loop8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VCMPPS  $14, Y15, Y0, Y0
+	VCMPPS  $14, Y15, Y1, Y1
+	VANDPS  (DX), Y0, Y0
+	VANDPS  32(DX), Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  rb_loop16
+rb_loop8:
+	CMPQ CX, $8
+	JL   rb_tail
+	VMOVUPS (SI), Y0
+	VCMPPS  $14, Y15, Y0, Y0
+	VANDPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  rb_loop8
+rb_tail:
+	TESTQ CX, CX
+	JZ    rb_done
+	VMOVSS (SI), X0
+	VCMPSS $14, X15, X0, X0
+	VMOVSS (DX), X1
+	VANDPS X1, X0, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, SI
+	ADDQ $4, DX
+	ADDQ $4, DI
+	DECQ CX
+	JMP  rb_tail
+rb_done:
+	VZEROUPPER
+	RET
+
+// func sum32(x []float32) float32
+TEXT ·sum32(SB), NOSPLIT, $0-28
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+sum_loop32:
+	CMPQ CX, $32
+	JL   sum_loop8
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VADDPS 64(SI), Y2, Y2
+	VADDPS 96(SI), Y3, Y3
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  sum_loop32
+sum_loop8:
+	CMPQ CX, $8
+	JL   sum_reduce
+	VADDPS (SI), Y0, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  sum_loop8
+sum_reduce:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+sum_tail:
+	TESTQ CX, CX
+	JZ    sum_done
+	VADDSS (SI), X0, X0
+	ADDQ $4, SI
+	DECQ CX
+	JMP  sum_tail
+sum_done:
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func sumSqDev32(x []float32, m float32) float32
+TEXT ·sumSqDev32(SB), NOSPLIT, $0-36
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VBROADCASTSS m+24(FP), Y15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+ssd_loop32:
+	CMPQ CX, $32
+	JL   ssd_loop8
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VSUBPS Y15, Y4, Y4
+	VSUBPS Y15, Y5, Y5
+	VSUBPS Y15, Y6, Y6
+	VSUBPS Y15, Y7, Y7
+	VFMADD231PS Y4, Y4, Y0
+	VFMADD231PS Y5, Y5, Y1
+	VFMADD231PS Y6, Y6, Y2
+	VFMADD231PS Y7, Y7, Y3
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  ssd_loop32
+ssd_loop8:
+	CMPQ CX, $8
+	JL   ssd_reduce
+	VMOVUPS (SI), Y4
+	VSUBPS Y15, Y4, Y4
+	VFMADD231PS Y4, Y4, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  ssd_loop8
+ssd_reduce:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+ssd_tail:
+	TESTQ CX, CX
+	JZ    ssd_done
+	VMOVSS (SI), X4
+	VSUBSS X15, X4, X4
+	VFMADD231SS X4, X4, X0
+	ADDQ $4, SI
+	DECQ CX
+	JMP  ssd_tail
+ssd_done:
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func affine32(dst, x []float32, a, b float32)
+TEXT ·affine32(SB), NOSPLIT, $0-56
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSS a+48(FP), Y14
+	VBROADCASTSS b+52(FP), Y15
+aff_loop32:
+	CMPQ CX, $32
+	JL   aff_loop8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VFMADD213PS Y15, Y14, Y0
+	VFMADD213PS Y15, Y14, Y1
+	VFMADD213PS Y15, Y14, Y2
+	VFMADD213PS Y15, Y14, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  aff_loop32
+aff_loop8:
+	CMPQ CX, $8
+	JL   aff_tail
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y15, Y14, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  aff_loop8
+aff_tail:
+	TESTQ CX, CX
+	JZ    aff_done
+	VMOVSS (SI), X0
+	VFMADD213SS X15, X14, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  aff_tail
+aff_done:
+	VZEROUPPER
+	RET
+
+// func bnBackSums32(dy, x []float32, m float32) (sdy, sdyx float32)
+TEXT ·bnBackSums32(SB), NOSPLIT, $0-64
+	MOVQ dy_base+0(FP), SI
+	MOVQ dy_len+8(FP), CX
+	MOVQ x_base+24(FP), DI
+	VBROADCASTSS m+48(FP), Y15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+bbs_loop16:
+	CMPQ CX, $16
+	JL   bbs_loop8
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS (DI), Y6
+	VMOVUPS 32(DI), Y7
+	VSUBPS Y15, Y6, Y6
+	VSUBPS Y15, Y7, Y7
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y2, Y2
+	VFMADD231PS Y6, Y4, Y1
+	VFMADD231PS Y7, Y5, Y3
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  bbs_loop16
+bbs_loop8:
+	CMPQ CX, $8
+	JL   bbs_reduce
+	VMOVUPS (SI), Y4
+	VMOVUPS (DI), Y6
+	VSUBPS Y15, Y6, Y6
+	VADDPS Y4, Y0, Y0
+	VFMADD231PS Y6, Y4, Y1
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  bbs_loop8
+bbs_reduce:
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VEXTRACTF128 $1, Y0, X2
+	VADDPS X2, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VEXTRACTF128 $1, Y1, X3
+	VADDPS X3, X1, X1
+	VHADDPS X1, X1, X1
+	VHADDPS X1, X1, X1
+bbs_tail:
+	TESTQ CX, CX
+	JZ    bbs_done
+	VMOVSS (SI), X4
+	VMOVSS (DI), X6
+	VSUBSS X15, X6, X6
+	VADDSS X4, X0, X0
+	VFMADD231SS X6, X4, X1
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  bbs_tail
+bbs_done:
+	VMOVSS X0, sdy+56(FP)
+	VMOVSS X1, sdyx+60(FP)
+	VZEROUPPER
+	RET
+
+// func bnBackApply32(dst, dy, x []float32, k1, kx, k0 float32)
+//
+// dst = k1·dy + kx·x + k0
+TEXT ·bnBackApply32(SB), NOSPLIT, $0-84
+	MOVQ dst_base+0(FP), DI
+	MOVQ dy_base+24(FP), SI
+	MOVQ dy_len+32(FP), CX
+	MOVQ x_base+48(FP), DX
+	VBROADCASTSS k1+72(FP), Y13
+	VBROADCASTSS kx+76(FP), Y14
+	VBROADCASTSS k0+80(FP), Y15
+bba_loop16:
+	CMPQ CX, $16
+	JL   bba_loop8
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	VFMADD213PS Y15, Y14, Y0
+	VFMADD213PS Y15, Y14, Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	VFMADD231PS Y13, Y2, Y0
+	VFMADD231PS Y13, Y3, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  bba_loop16
+bba_loop8:
+	CMPQ CX, $8
+	JL   bba_tail
+	VMOVUPS (DX), Y0
+	VFMADD213PS Y15, Y14, Y0
+	VMOVUPS (SI), Y2
+	VFMADD231PS Y13, Y2, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  bba_loop8
+bba_tail:
+	TESTQ CX, CX
+	JZ    bba_done
+	VMOVSS (DX), X0
+	VFMADD213SS X15, X14, X0
+	VMOVSS (SI), X2
+	VFMADD231SS X13, X2, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, SI
+	ADDQ $4, DX
+	ADDQ $4, DI
+	DECQ CX
+	JMP  bba_tail
+bba_done:
+	VZEROUPPER
+	RET
+
+// func add32(dst, src []float32)
+TEXT ·add32(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+add_loop16:
+	CMPQ CX, $16
+	JL   add_loop8
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VADDPS  (SI), Y0, Y0
+	VADDPS  32(SI), Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  add_loop16
+add_loop8:
+	CMPQ CX, $8
+	JL   add_tail
+	VMOVUPS (DI), Y0
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  add_loop8
+add_tail:
+	TESTQ CX, CX
+	JZ    add_done
+	VMOVSS (DI), X0
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  add_tail
+add_done:
+	VZEROUPPER
+	RET
+
+DATA pool_iota2<>+0(SB)/4, $0
+DATA pool_iota2<>+4(SB)/4, $2
+DATA pool_iota2<>+8(SB)/4, $4
+DATA pool_iota2<>+12(SB)/4, $6
+DATA pool_iota2<>+16(SB)/4, $8
+DATA pool_iota2<>+20(SB)/4, $10
+DATA pool_iota2<>+24(SB)/4, $12
+DATA pool_iota2<>+28(SB)/4, $14
+GLOBL pool_iota2<>(SB), RODATA|NOPTR, $32
+
+// func maxPool2x2Row32(y []float32, am []int32, r0, r1 []float32, base, w int32)
+//
+// One output row of a 2×2, stride-2 max pooling: y[j] = max of r0[2j],
+// r0[2j+1], r1[2j], r1[2j+1], the first of them on ties (in that order),
+// and am[j] its index within the plane: base + 2j (+1) (+w). len(y) must
+// be a multiple of 8.
+TEXT ·maxPool2x2Row32(SB), NOSPLIT, $0-104
+	MOVQ y_base+0(FP), DI
+	MOVQ y_len+8(FP), CX
+	MOVQ am_base+24(FP), DX
+	MOVQ r0_base+48(FP), SI
+	MOVQ r1_base+72(FP), BX
+	MOVL base+96(FP), AX
+	VMOVQ AX, X10
+	VPBROADCASTD X10, Y10
+	VPADDD pool_iota2<>(SB), Y10, Y10
+	MOVQ $16, AX
+	VMOVQ AX, X11
+	VPBROADCASTD X11, Y11
+	MOVQ $1, AX
+	VMOVQ AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL w+100(FP), AX
+	VMOVQ AX, X13
+	VPBROADCASTD X13, Y13
+	VPADDD Y12, Y13, Y14
+	SHRQ $3, CX
+	JZ   mp_done
+mp_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y2, Y2
+	VPERMPD $0xD8, Y3, Y3
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y4
+	VSHUFPS $0xDD, Y1, Y0, Y5
+	VPERMPD $0xD8, Y4, Y4
+	VPERMPD $0xD8, Y5, Y5
+	// best = r0c0 (Y2), offset 0 (Y6)
+	VPXOR Y6, Y6, Y6
+	VCMPPS $14, Y2, Y3, Y7
+	VBLENDVPS Y7, Y3, Y2, Y2
+	VBLENDVPS Y7, Y12, Y6, Y6
+	VCMPPS $14, Y2, Y4, Y7
+	VBLENDVPS Y7, Y4, Y2, Y2
+	VBLENDVPS Y7, Y13, Y6, Y6
+	VCMPPS $14, Y2, Y5, Y7
+	VBLENDVPS Y7, Y5, Y2, Y2
+	VBLENDVPS Y7, Y14, Y6, Y6
+	VPADDD Y10, Y6, Y6
+	VMOVUPS Y2, (DI)
+	VMOVDQU Y6, (DX)
+	VPADDD Y11, Y10, Y10
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  mp_loop
+mp_done:
+	VZEROUPPER
+	RET
+
+// func bnReluPool2x2Row32(y []float32, am []int32, r0, r1 []float32, base, w int32, a, b float32)
+//
+// maxPool2x2Row32 applied to max(a·x + b, 0) of the inputs: one output
+// row of batch norm, ReLU and 2×2 max pooling.
+TEXT ·bnReluPool2x2Row32(SB), NOSPLIT, $0-112
+	MOVQ y_base+0(FP), DI
+	MOVQ y_len+8(FP), CX
+	MOVQ am_base+24(FP), DX
+	MOVQ r0_base+48(FP), SI
+	MOVQ r1_base+72(FP), BX
+	MOVL base+96(FP), AX
+	VMOVQ AX, X10
+	VPBROADCASTD X10, Y10
+	VPADDD pool_iota2<>(SB), Y10, Y10
+	MOVQ $16, AX
+	VMOVQ AX, X11
+	VPBROADCASTD X11, Y11
+	MOVQ $1, AX
+	VMOVQ AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL w+100(FP), AX
+	VMOVQ AX, X13
+	VPBROADCASTD X13, Y13
+	VPADDD Y12, Y13, Y14
+	VBROADCASTSS a+104(FP), Y8
+	VBROADCASTSS b+108(FP), Y9
+	VXORPS Y15, Y15, Y15
+	SHRQ $3, CX
+	JZ   brp_done
+brp_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VFMADD213PS Y9, Y8, Y0
+	VFMADD213PS Y9, Y8, Y1
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y2, Y2
+	VPERMPD $0xD8, Y3, Y3
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VFMADD213PS Y9, Y8, Y0
+	VFMADD213PS Y9, Y8, Y1
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VSHUFPS $0x88, Y1, Y0, Y4
+	VSHUFPS $0xDD, Y1, Y0, Y5
+	VPERMPD $0xD8, Y4, Y4
+	VPERMPD $0xD8, Y5, Y5
+	// best = r0c0 (Y2), offset 0 (Y6)
+	VPXOR Y6, Y6, Y6
+	VCMPPS $14, Y2, Y3, Y7
+	VBLENDVPS Y7, Y3, Y2, Y2
+	VBLENDVPS Y7, Y12, Y6, Y6
+	VCMPPS $14, Y2, Y4, Y7
+	VBLENDVPS Y7, Y4, Y2, Y2
+	VBLENDVPS Y7, Y13, Y6, Y6
+	VCMPPS $14, Y2, Y5, Y7
+	VBLENDVPS Y7, Y5, Y2, Y2
+	VBLENDVPS Y7, Y14, Y6, Y6
+	VPADDD Y10, Y6, Y6
+	VMOVUPS Y2, (DI)
+	VMOVDQU Y6, (DX)
+	VPADDD Y11, Y10, Y10
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  brp_loop
+brp_done:
+	VZEROUPPER
+	RET
+
+// func affineRelu32(dst, x []float32, a, b float32)
+//
+// dst = max(a·x + b, 0)
+TEXT ·affineRelu32(SB), NOSPLIT, $0-56
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSS a+48(FP), Y14
+	VBROADCASTSS b+52(FP), Y15
+	VXORPS Y13, Y13, Y13
+ar_loop32:
+	CMPQ CX, $32
+	JL   ar_loop8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VFMADD213PS Y15, Y14, Y0
+	VFMADD213PS Y15, Y14, Y1
+	VFMADD213PS Y15, Y14, Y2
+	VFMADD213PS Y15, Y14, Y3
+	VMAXPS Y0, Y13, Y0
+	VMAXPS Y1, Y13, Y1
+	VMAXPS Y2, Y13, Y2
+	VMAXPS Y3, Y13, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  ar_loop32
+ar_loop8:
+	CMPQ CX, $8
+	JL   ar_tail
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y15, Y14, Y0
+	VMAXPS Y0, Y13, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  ar_loop8
+ar_tail:
+	TESTQ CX, CX
+	JZ    ar_done
+	VMOVSS (SI), X0
+	VFMADD213SS X15, X14, X0
+	VMAXSS X0, X13, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  ar_tail
+ar_done:
+	VZEROUPPER
+	RET
+
+// func bnReluBackSums32(dy, y, x []float32, m float32) (sdz, sdzx float32)
+//
+// With dz = dy where y > 0 and 0 elsewhere: Σ dz and Σ dz·(x − m).
+TEXT ·bnReluBackSums32(SB), NOSPLIT, $0-88
+	MOVQ dy_base+0(FP), SI
+	MOVQ dy_len+8(FP), CX
+	MOVQ y_base+24(FP), DX
+	MOVQ x_base+48(FP), DI
+	VBROADCASTSS m+72(FP), Y15
+	VXORPS Y14, Y14, Y14
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+brs_loop16:
+	CMPQ CX, $16
+	JL   brs_loop8
+	VMOVUPS (DX), Y8
+	VMOVUPS 32(DX), Y9
+	VCMPPS $14, Y14, Y8, Y8
+	VCMPPS $14, Y14, Y9, Y9
+	VANDPS (SI), Y8, Y4
+	VANDPS 32(SI), Y9, Y5
+	VMOVUPS (DI), Y6
+	VMOVUPS 32(DI), Y7
+	VSUBPS Y15, Y6, Y6
+	VSUBPS Y15, Y7, Y7
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y2, Y2
+	VFMADD231PS Y6, Y4, Y1
+	VFMADD231PS Y7, Y5, Y3
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  brs_loop16
+brs_loop8:
+	CMPQ CX, $8
+	JL   brs_reduce
+	VMOVUPS (DX), Y8
+	VCMPPS $14, Y14, Y8, Y8
+	VANDPS (SI), Y8, Y4
+	VMOVUPS (DI), Y6
+	VSUBPS Y15, Y6, Y6
+	VADDPS Y4, Y0, Y0
+	VFMADD231PS Y6, Y4, Y1
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  brs_loop8
+brs_reduce:
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VEXTRACTF128 $1, Y0, X2
+	VADDPS X2, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VEXTRACTF128 $1, Y1, X3
+	VADDPS X3, X1, X1
+	VHADDPS X1, X1, X1
+	VHADDPS X1, X1, X1
+brs_tail:
+	TESTQ CX, CX
+	JZ    brs_done
+	VMOVSS (DX), X8
+	VCMPSS $14, X14, X8, X8
+	VMOVSS (SI), X4
+	VANDPS X4, X8, X4
+	VMOVSS (DI), X6
+	VSUBSS X15, X6, X6
+	VADDSS X4, X0, X0
+	VFMADD231SS X6, X4, X1
+	ADDQ $4, SI
+	ADDQ $4, DX
+	ADDQ $4, DI
+	DECQ CX
+	JMP  brs_tail
+brs_done:
+	VMOVSS X0, sdz+80(FP)
+	VMOVSS X1, sdzx+84(FP)
+	VZEROUPPER
+	RET
+
+// func bnReluBackApply32(dst, dy, y, x []float32, k1, kx, k0 float32)
+//
+// dst = k1·dz + kx·x + k0 with dz = dy where y > 0 and 0 elsewhere.
+TEXT ·bnReluBackApply32(SB), NOSPLIT, $0-108
+	MOVQ dst_base+0(FP), DI
+	MOVQ dy_base+24(FP), SI
+	MOVQ dy_len+32(FP), CX
+	MOVQ y_base+48(FP), DX
+	MOVQ x_base+72(FP), BX
+	VBROADCASTSS k1+96(FP), Y13
+	VBROADCASTSS kx+100(FP), Y14
+	VBROADCASTSS k0+104(FP), Y15
+	VXORPS Y12, Y12, Y12
+bra_loop16:
+	CMPQ CX, $16
+	JL   bra_loop8
+	VMOVUPS (DX), Y4
+	VMOVUPS 32(DX), Y5
+	VCMPPS $14, Y12, Y4, Y4
+	VCMPPS $14, Y12, Y5, Y5
+	VANDPS (SI), Y4, Y2
+	VANDPS 32(SI), Y5, Y3
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VFMADD213PS Y15, Y14, Y0
+	VFMADD213PS Y15, Y14, Y1
+	VFMADD231PS Y13, Y2, Y0
+	VFMADD231PS Y13, Y3, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, BX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  bra_loop16
+bra_loop8:
+	CMPQ CX, $8
+	JL   bra_tail
+	VMOVUPS (DX), Y4
+	VCMPPS $14, Y12, Y4, Y4
+	VANDPS (SI), Y4, Y2
+	VMOVUPS (BX), Y0
+	VFMADD213PS Y15, Y14, Y0
+	VFMADD231PS Y13, Y2, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, BX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  bra_loop8
+bra_tail:
+	TESTQ CX, CX
+	JZ    bra_done
+	VMOVSS (DX), X4
+	VCMPSS $14, X12, X4, X4
+	VMOVSS (SI), X2
+	VANDPS X2, X4, X2
+	VMOVSS (BX), X0
+	VFMADD213SS X15, X14, X0
+	VFMADD231SS X13, X2, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, SI
+	ADDQ $4, DX
+	ADDQ $4, BX
+	ADDQ $4, DI
+	DECQ CX
+	JMP  bra_tail
+bra_done:
+	VZEROUPPER
+	RET
+
+// func packDyT16(dst, src *float32, hw, blocks int)
+//
+// Transposes 16 rows of src (row stride hw elements) × 8·blocks columns
+// into dst: dst[p*16 + r] = src[r*hw + p], 8×8 blocks at a time.
+TEXT ·packDyT16(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ hw+16(FP), R8
+	SHLQ $2, R8
+	MOVQ blocks+24(FP), R9
+	LEAQ (R8)(R8*2), R12
+	TESTQ R9, R9
+	JZ    tp_done
+tp_loop:
+	MOVQ SI, BX
+	LEAQ (BX)(R8*4), R10
+	VMOVUPS (BX), Y0
+	VMOVUPS (BX)(R8*1), Y1
+	VMOVUPS (BX)(R8*2), Y2
+	VMOVUPS (BX)(R12*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(R8*1), Y5
+	VMOVUPS (R10)(R8*2), Y6
+	VMOVUPS (R10)(R12*1), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS Y8, 0(DI)
+	VMOVUPS Y9, 64(DI)
+	VMOVUPS Y10, 128(DI)
+	VMOVUPS Y11, 192(DI)
+	VMOVUPS Y12, 256(DI)
+	VMOVUPS Y13, 320(DI)
+	VMOVUPS Y14, 384(DI)
+	VMOVUPS Y15, 448(DI)
+	LEAQ (SI)(R8*8), BX
+	LEAQ (BX)(R8*4), R10
+	VMOVUPS (BX), Y0
+	VMOVUPS (BX)(R8*1), Y1
+	VMOVUPS (BX)(R8*2), Y2
+	VMOVUPS (BX)(R12*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(R8*1), Y5
+	VMOVUPS (R10)(R8*2), Y6
+	VMOVUPS (R10)(R12*1), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS Y8, 32(DI)
+	VMOVUPS Y9, 96(DI)
+	VMOVUPS Y10, 160(DI)
+	VMOVUPS Y11, 224(DI)
+	VMOVUPS Y12, 288(DI)
+	VMOVUPS Y13, 352(DI)
+	VMOVUPS Y14, 416(DI)
+	VMOVUPS Y15, 480(DI)
+	ADDQ $32, SI
+	ADDQ $512, DI
+	DECQ R9
+	JNZ  tp_loop
+tp_done:
+	VZEROUPPER
+	RET
+
+
+// func bnReluPool2x2Quad32(y *float32, am *int32, r0, r1, r2, r3 *float32, idx *int32, w int32, a, b float32)
+//
+// bnReluPool2x2Row32 for two output rows of 4: windows 0-3 read rows r0
+// and r1 (8 values each), windows 4-7 rows r2 and r3; idx holds the plane
+// index of each window's first element.
+TEXT ·bnReluPool2x2Quad32(SB), NOSPLIT, $0-68
+	MOVQ y+0(FP), DI
+	MOVQ am+8(FP), DX
+	MOVQ idx+48(FP), AX
+	VMOVDQU (AX), Y10
+	MOVQ $1, AX
+	VMOVQ AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL w+56(FP), AX
+	VMOVQ AX, X13
+	VPBROADCASTD X13, Y13
+	VPADDD Y12, Y13, Y14
+	VBROADCASTSS a+60(FP), Y8
+	VBROADCASTSS b+64(FP), Y9
+	VXORPS Y15, Y15, Y15
+	MOVQ r0+16(FP), SI
+	MOVQ r2+32(FP), BX
+	VMOVUPS (SI), Y0
+	VMOVUPS (BX), Y1
+	VFMADD213PS Y9, Y8, Y0
+	VFMADD213PS Y9, Y8, Y1
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y2, Y2
+	VPERMPD $0xD8, Y3, Y3
+	MOVQ r1+24(FP), SI
+	MOVQ r3+40(FP), BX
+	VMOVUPS (SI), Y0
+	VMOVUPS (BX), Y1
+	VFMADD213PS Y9, Y8, Y0
+	VFMADD213PS Y9, Y8, Y1
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VSHUFPS $0x88, Y1, Y0, Y4
+	VSHUFPS $0xDD, Y1, Y0, Y5
+	VPERMPD $0xD8, Y4, Y4
+	VPERMPD $0xD8, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VCMPPS $14, Y2, Y3, Y7
+	VBLENDVPS Y7, Y3, Y2, Y2
+	VBLENDVPS Y7, Y12, Y6, Y6
+	VCMPPS $14, Y2, Y4, Y7
+	VBLENDVPS Y7, Y4, Y2, Y2
+	VBLENDVPS Y7, Y13, Y6, Y6
+	VCMPPS $14, Y2, Y5, Y7
+	VBLENDVPS Y7, Y5, Y2, Y2
+	VBLENDVPS Y7, Y14, Y6, Y6
+	VPADDD Y10, Y6, Y6
+	VMOVUPS Y2, (DI)
+	VMOVDQU Y6, (DX)
+	VZEROUPPER
+	RET
