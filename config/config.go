@@ -19,8 +19,9 @@ type Config struct {
 	Profile     string    `yaml:"profile" mapstructure:"profile"`
 	Description string    `yaml:"description" mapstructure:"description"`
 	Seed        uint64    `yaml:"seed" mapstructure:"seed"`
-	Scale       string    `yaml:"scale" mapstructure:"scale"` // default, small: see Small
-	Small       []string  `yaml:"small" mapstructure:"small"` // key=value settings that scale=small applies over the profile
+	Device      string    `yaml:"device" mapstructure:"device"` // auto, cpu, cuda (a binary built with -tags cuda)
+	Scale       string    `yaml:"scale" mapstructure:"scale"`   // default, small: see Small
+	Small       []string  `yaml:"small" mapstructure:"small"`   // key=value settings that scale=small applies over the profile
 	Sweep       Sweep     `yaml:"sweep" mapstructure:"sweep"`
 	Data        Data      `yaml:"data" mapstructure:"data"`
 	Views       Views     `yaml:"views" mapstructure:"views"`
@@ -152,6 +153,7 @@ func Default() Config {
 		Stage2: Stage2{Enabled: true, Steps: 1000, Batch: 128, Augment: "crop=0.2+flip", LR: 1e-3, Raw: true},
 		Eval:   Eval{ProbeEpochs: 100, ProbeLR: 1e-3, KNNK: 200, TrainImages: 5000, TestImages: 2000},
 		Run:    Run{Dtype: "float32", LogEvery: 10, CheckpointEvery: 200},
+		Device: "auto",
 	}
 }
 
@@ -166,6 +168,7 @@ var (
 	GameKinds   = []string{"contrastive", "unsupervised", "semisupervised", "supervised"}
 	Schedules   = []string{"constant", "step", "cosine"}
 	Dtypes      = []string{"float32", "float64"}
+	Devices     = []string{"auto", "cpu", "cuda"}
 	Scales      = []string{"default", "small"}
 	Tables      = []string{"", "cmnist", "learned-views"}
 )
@@ -256,6 +259,7 @@ func (c *Config) Validate() error {
 		positive("eval.train_images", float64(c.Eval.TrainImages)),
 		positive("eval.test_images", float64(c.Eval.TestImages)),
 		oneOf("run.dtype", c.Run.Dtype, Dtypes),
+		oneOf("device", c.Device, Devices),
 		positive("run.log_every", float64(c.Run.LogEvery)),
 		nonNeg("run.checkpoint_every", float64(c.Run.CheckpointEvery)),
 	}

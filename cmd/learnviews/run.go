@@ -136,7 +136,11 @@ func runExperiment(ctx context.Context, cfg config.Config, dir string, resuming 
 		return err
 	}
 	defer m.Close()
-	log.Printf("run %s: profile %s, seed %d, output in %s", filepath.Base(dir), cfg.Profile, cfg.Seed, dir)
+	dev, err := nn.SelectDevice(cfg.Device)
+	if err != nil {
+		return fmt.Errorf("device: %w", err)
+	}
+	log.Printf("run %s: profile %s, seed %d, device %s, output in %s", filepath.Base(dir), cfg.Profile, cfg.Seed, dev, dir)
 	e, err := newExperiment(cfg, dir, log)
 	if err != nil {
 		return err
