@@ -3,11 +3,19 @@
 # (bench/refstep_torch.py, Debian's python3-torch) alternately in one
 # session, prints per-step medians and spreads, and ends with
 #   ratio_go_over_torch=<median Go s/step / median PyTorch s/step>
+# With WHAT=game it times the view-learning iteration instead (cmd/refstep
+# -game against bench/viewstep_torch.py).
 #
-# Usage: bench/ratio.sh [ROUNDS] [STEPS_PER_ROUND]   (defaults 3 and 5)
+# Usage: bench/ratio.sh [ROUNDS] [STEPS_PER_ROUND] [ref|game]   (defaults 3, 5, ref)
 set -euo pipefail
 rounds=${1:-3}
 steps=${2:-5}
+what=${3:-ref}
+case "$what" in
+ref) goflag="" twin=refstep_torch.py ;;
+game) goflag="-game" twin=viewstep_torch.py ;;
+*) echo "bench/ratio.sh: unknown step \"$what\" (want ref or game)" >&2; exit 2 ;;
+esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -19,9 +27,9 @@ fi
 threads=$(nproc)
 for r in $(seq 1 "$rounds"); do
 	echo "round $r/$rounds: go" >&2
-	"$tmp/refstep" -steps "$steps" -warmup 1 | awk '{print $3}' >>"$tmp/go.txt"
+	"$tmp/refstep" $goflag -steps "$steps" -warmup 1 | awk '{print $3}' >>"$tmp/go.txt"
 	echo "round $r/$rounds: torch" >&2
-	/usr/bin/python3 "$root/bench/refstep_torch.py" --steps "$steps" --warmup 1 --threads "$threads" | awk '{print $3}' >>"$tmp/torch.txt"
+	/usr/bin/python3 "$root/bench/$twin" --steps "$steps" --warmup 1 --threads "$threads" | awk '{print $3}' >>"$tmp/torch.txt"
 done
 /usr/bin/python3 - "$tmp/go.txt" "$tmp/torch.txt" <<'PY'
 import statistics, sys

@@ -1,16 +1,23 @@
 // Command refstep times the reference contrastive step (two ConvNet
 // encoders on 1- and 2-channel 32×32 views, batch 128, symmetric InfoNCE,
-// Adam) and prints one line per step: "step <i> <seconds>". It is the Go
-// half of bench/ratio.sh, which runs it alternately with the PyTorch twin.
+// Adam) or, with -game, the view-learning iteration (one estimator step and
+// one generator step through a VP flow g of 4 blocks), and prints one line
+// per step: "step <i> <seconds>". It is the Go half of bench/ratio.sh, which
+// runs it alternately with the PyTorch twins.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"time"
 
 	"github.com/learnviews/learnviews/contrast"
+	"github.com/learnviews/learnviews/games"
+	"github.com/learnviews/learnviews/nn"
+	"github.com/learnviews/learnviews/viewgen"
+	"gorgonia.org/tensor"
 )
 
 func main() {
@@ -18,23 +25,75 @@ func main() {
 	warmup := flag.Int("warmup", 2, "untimed steps first")
 	batch := flag.Int("batch", 128, "batch size")
 	size := flag.Int("size", 32, "view height and width")
+	game := flag.Bool("game", false, "time the view-learning iteration instead of the reference step")
 	flag.Parse()
-	tr, views, err := contrast.NewReferenceTrainer(*batch, *size, 1)
+	step, err := newStep(*game, *batch, *size)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "refstep:", err)
 		os.Exit(1)
 	}
-	defer tr.Close()
 	for i := 0; i < *warmup+*steps; i++ {
-		v1, v2 := views()
 		start := time.Now()
-		res, err := tr.Step(v1, v2)
+		loss, err := step(i)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "refstep:", err)
 			os.Exit(1)
 		}
 		if i >= *warmup {
-			fmt.Printf("step %d %.6f loss=%.4f\n", i-*warmup, time.Since(start).Seconds(), res.Loss)
+			fmt.Printf("step %d %.6f loss=%.4f\n", i-*warmup, time.Since(start).Seconds(), loss)
 		}
 	}
+}
+
+// newStep returns the timed step: it draws a random batch and trains on it.
+func newStep(game bool, batch, size int) (func(i int) (float64, error), error) {
+	if !game {
+		tr, views, err := contrast.NewReferenceTrainer(batch, size, 1)
+		if err != nil {
+			return nil, err
+		}
+		return func(int) (float64, error) {
+			v1, v2 := views()
+			res, err := tr.Step(v1, v2)
+			return res.Loss, err
+		}, nil
+	}
+	rng := rand.New(rand.NewPCG(1, 0))
+	est, err := contrast.NewEstimator(tensor.Float32, contrast.ReferenceConfig(), rng)
+	if err != nil {
+		return nil, err
+	}
+	gen, err := viewgen.NewFlow("g", tensor.Float32, viewgen.FlowConfig{Kind: viewgen.FlowVP, Blocks: 4, Hidden: 16}, rng)
+	if err != nil {
+		return nil, err
+	}
+	estOpt, err := nn.NewAdam(nn.AdamConfig{LR: 2e-4, Beta1: 0.5, Beta2: 0.999}, nn.Group{Params: est.Params()})
+	if err != nil {
+		return nil, err
+	}
+	genOpt, err := nn.NewAdam(nn.AdamConfig{LR: 1e-3, Beta1: 0.5, Beta2: 0.999}, nn.Group{Params: gen.Params()})
+	if err != nil {
+		return nil, err
+	}
+	gm, err := games.New(games.Settings{Kind: games.Unsupervised, InfoW: 1, Batch: batch, Channels: 3, Size: size,
+		V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: 1}, gen, est, nil,
+		&games.Player{Name: "estimator", Params: est.Params().Learnable(), Opt: estOpt, Sign: -1, MaxFailures: 5},
+		&games.Player{Name: "generator", Params: gen.Params().Learnable(), Opt: genOpt, Sign: 1, MaxFailures: 5})
+	if err != nil {
+		return nil, err
+	}
+	x := make([]float32, batch*3*size*size)
+	return func(i int) (float64, error) {
+		for j := range x {
+			x[j] = rng.Float32()
+		}
+		if _, err := gm.EstimatorStep(i, x, nil); err != nil {
+			return 0, err
+		}
+		row, err := gm.GeneratorStep(i, x, nil, nil)
+		if err != nil {
+			return 0, err
+		}
+		return row["loss"].(float64), nil
+	}, nil
 }
