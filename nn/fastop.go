@@ -35,18 +35,22 @@ type opID struct {
 	id   uint64
 }
 
+// hashOf hashes what an op writes with WriteHash: the Hashcode of every op
+// in the package.
+func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 {
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
+}
+
 func newOpID(name string) opID { return opID{name: name, id: fastOpSeq.Add(1)} }
 
 func (o opID) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%s#%d", o.name, o.id) }
-func (o opID) Hashcode() uint32 {
-	h := fnv.New32a()
-	o.WriteHash(h)
-	return h.Sum32()
-}
-func (o opID) String() string     { return o.name }
-func (opID) ReturnsPtr() bool     { return false }
-func (opID) CallsExtern() bool    { return false }
-func (opID) OverwritesInput() int { return -1 }
+func (o opID) Hashcode() uint32      { return hashOf(o) }
+func (o opID) String() string        { return o.name }
+func (opID) ReturnsPtr() bool        { return false }
+func (opID) CallsExtern() bool       { return false }
+func (opID) OverwritesInput() int    { return -1 }
 
 // fnType returns the type of an op from tensors of the given ranks to a
 // tensor of rank out, all of one element type.

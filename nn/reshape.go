@@ -3,7 +3,6 @@ package nn
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -75,12 +74,8 @@ func (reshapeCopyOp) OverwritesInput() int { return -1 }
 func (op reshapeCopyOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "ReshapeCopy%v->%v", op.from, op.to)
 }
-func (op reshapeCopyOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
-func (op reshapeCopyOp) String() string { return fmt.Sprintf("ReshapeCopy%v", op.to) }
+func (op reshapeCopyOp) Hashcode() uint32 { return hashOf(op) }
+func (op reshapeCopyOp) String() string   { return fmt.Sprintf("ReshapeCopy%v", op.to) }
 
 func (reshapeCopyOp) DiffWRT(int) []bool { return []bool{true} }
 

@@ -3,7 +3,6 @@ package nn
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -86,13 +85,9 @@ func (selectOp) OverwritesInput() int { return -1 }
 func (op selectOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "SelectChannels%v%v", op.in, op.chans)
 }
-func (op selectOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
-func (op selectOp) String() string  { return fmt.Sprintf("SelectChannels%v", op.chans) }
-func (selectOp) DiffWRT(int) []bool { return []bool{true} }
+func (op selectOp) Hashcode() uint32 { return hashOf(op) }
+func (op selectOp) String() string   { return fmt.Sprintf("SelectChannels%v", op.chans) }
+func (selectOp) DiffWRT(int) []bool  { return []bool{true} }
 func (op selectOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	back, err := G.ApplyOp(scatterOp{sel: op}, grad)
 	if err != nil {
@@ -150,9 +145,5 @@ func (scatterOp) OverwritesInput() int { return -1 }
 func (op scatterOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "ScatterChannels%v%v", op.sel.in, op.sel.chans)
 }
-func (op scatterOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
-func (op scatterOp) String() string { return fmt.Sprintf("ScatterChannels%v", op.sel.chans) }
+func (op scatterOp) Hashcode() uint32 { return hashOf(op) }
+func (op scatterOp) String() string   { return fmt.Sprintf("ScatterChannels%v", op.sel.chans) }

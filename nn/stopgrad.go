@@ -3,7 +3,6 @@ package nn
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -46,13 +45,9 @@ func (stopGradOp) ReturnsPtr() bool      { return false }
 func (stopGradOp) CallsExtern() bool     { return false }
 func (stopGradOp) OverwritesInput() int  { return -1 }
 func (stopGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "StopGradient") }
-func (op stopGradOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
-func (stopGradOp) String() string     { return "StopGradient" }
-func (stopGradOp) DiffWRT(int) []bool { return []bool{false} }
+func (op stopGradOp) Hashcode() uint32   { return hashOf(op) }
+func (stopGradOp) String() string        { return "StopGradient" }
+func (stopGradOp) DiffWRT(int) []bool    { return []bool{false} }
 func (stopGradOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{nil}, nil
 }

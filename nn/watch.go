@@ -3,7 +3,6 @@ package nn
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -99,12 +98,8 @@ func (*watchOp) ReturnsPtr() bool         { return true }
 func (*watchOp) CallsExtern() bool        { return false }
 func (*watchOp) OverwritesInput() int     { return -1 }
 func (op *watchOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "Watch%p", op.dst) }
-func (op *watchOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
-func (*watchOp) String() string { return "Watch" }
+func (op *watchOp) Hashcode() uint32      { return hashOf(op) }
+func (*watchOp) String() string           { return "Watch" }
 
 func (*watchOp) DiffWRT(int) []bool { return []bool{false} }
 func (*watchOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
