@@ -203,30 +203,21 @@ func previewSheet(name string, split datasets.Split, dir string, seed uint64, n,
 	}
 	title := fmt.Sprintf("%s (%s)", name, split)
 	switch name {
-	case "mnist", "fashion-mnist":
-		find, load := datasets.FindMNIST, datasets.LoadMNIST
-		if name == "fashion-mnist" {
-			find, load = datasets.FindFashionMNIST, datasets.LoadFashionMNIST
-		}
-		d, err := find()
+	case "mnist", "fashion-mnist", "stl10", "cifar10":
+		src := map[string]struct {
+			find func() (string, error)
+			load func(string, datasets.Split) (*datasets.InMemory, error)
+		}{
+			"mnist":         {datasets.FindMNIST, datasets.LoadMNIST},
+			"fashion-mnist": {datasets.FindFashionMNIST, datasets.LoadFashionMNIST},
+			"stl10":         {datasets.FindSTL10, datasets.LoadSTL10},
+			"cifar10":       {datasets.FindCIFAR10, datasets.LoadCIFAR10},
+		}[name]
+		d, err := src.find()
 		if err != nil {
 			return nil, err
 		}
-		ds, err := load(d, split)
-		if err != nil {
-			return nil, err
-		}
-		return preview.ByClass(ds, title, perClass, seed, nil)
-	case "stl10", "cifar10":
-		find, load := datasets.FindSTL10, datasets.LoadSTL10
-		if name == "cifar10" {
-			find, load = datasets.FindCIFAR10, datasets.LoadCIFAR10
-		}
-		d, err := find()
-		if err != nil {
-			return nil, err
-		}
-		ds, err := load(d, split)
+		ds, err := src.load(d, split)
 		if err != nil {
 			return nil, err
 		}
