@@ -56,6 +56,8 @@ type Settings struct {
 	V2Channels     int     // fixed-view game: channels of v2
 	Dtype          tensor.Dtype
 	Seed           uint64
+	// Layers picks the encoders' layer set ("" is nn.DefaultLayers).
+	Layers nn.Layers
 }
 
 // Heads are the semi-supervised classifier heads c1 on v1 and c2 on v2.
@@ -154,6 +156,7 @@ func (gm *Game) views(g *nn.Graph, x *G.Node, detach bool) (v1, v2 *G.Node) {
 func (gm *Game) compileEstimator() error {
 	s := gm.S
 	g := nn.NewGraph(s.Dtype, nn.Train, s.Seed)
+	g.UseLayers(s.Layers)
 	var v1, v2 *G.Node
 	if gm.Gen == nil {
 		gm.estX = g.Input("v1", s.Batch, s.V1Channels, s.Size, s.Size)
@@ -175,6 +178,7 @@ func (gm *Game) compileEstimator() error {
 func (gm *Game) compileGenerator() error {
 	s := gm.S
 	g := nn.NewGraph(s.Dtype, nn.Train, s.Seed+1)
+	g.UseLayers(s.Layers)
 	gm.genX = g.Input("x", s.Batch, s.Channels, s.Size, s.Size)
 	var terms []*G.Node
 	if s.InfoW != 0 {

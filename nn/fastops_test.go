@@ -479,7 +479,7 @@ func TestFastOpsWithoutReset(t *testing.T) {
 	want := prog.Loss()
 	var wantGrads [][]float64
 	for _, n := range prog.grads {
-		wantGrads = append(wantGrads, Values(n))
+		wantGrads = append(wantGrads, n.Values())
 	}
 	vm := G.NewTapeMachine(g.Expr())
 	defer vm.Close()
@@ -487,7 +487,7 @@ func TestFastOpsWithoutReset(t *testing.T) {
 		require.NoError(t, vm.RunAll())
 		require.InDelta(t, want, prog.loss.Scalar(), 1e-12, "run %d", run)
 		for i, n := range prog.grads {
-			requireClose(t, fmt.Sprintf("run %d gradient %d", run, i), wantGrads[i], Values(n), 1e-12)
+			requireClose(t, fmt.Sprintf("run %d gradient %d", run, i), wantGrads[i], n.Values(), 1e-12)
 		}
 	}
 }

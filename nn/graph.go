@@ -47,6 +47,9 @@ type Graph struct {
 	// composed makes the layers use gorgonia's stock ops instead of the
 	// package's fused ops.
 	composed bool
+	// dnn makes convolution, batch norm, ReLU and pooling use the cuDNN
+	// layer set (cuda builds only); everything else composes gorgonia's ops.
+	dnn bool
 	// fused lists the nodes that a fused op (batch norm + ReLU, + max
 	// pooling) replaced; Compile skips those that nothing reads.
 	fused []*G.Node
@@ -56,7 +59,7 @@ type Graph struct {
 // every random draw made while the graph runs (dropout masks).
 func NewGraph(dt tensor.Dtype, mode Mode, seed uint64) *Graph {
 	src := rand.NewPCG(seed, 0x6e6e)
-	return &Graph{
+	g := &Graph{
 		g:      G.NewGraph(),
 		dtype:  dt,
 		mode:   mode,
@@ -66,6 +69,10 @@ func NewGraph(dt tensor.Dtype, mode Mode, seed uint64) *Graph {
 		names:  make(map[string]int),
 		inputs: make(map[*G.Node]bool),
 	}
+	if cudaBuild {
+		g.UseLayers(LayersCUDNN)
+	}
+	return g
 }
 
 // UseComposedOps makes the layers and ops built after the call compose
@@ -75,7 +82,58 @@ func NewGraph(dt tensor.Dtype, mode Mode, seed uint64) *Graph {
 // cores). The two give the same values and gradients up to rounding; the
 // composed form is several times slower and allocates on every run. It is
 // kept as the reference that tests and benchmarks compare against.
-func (g *Graph) UseComposedOps(on bool) { g.composed = on }
+func (g *Graph) UseComposedOps(on bool) { g.composed, g.dnn = on, false }
+
+// Layers names a layer set: the ops that convolution, batch norm, ReLU and
+// pooling are built from.
+type Layers string
+
+// The layer sets.
+const (
+	LayersFused    Layers = "fused"    // the package's CPU ops (the default without the cuda tag)
+	LayersComposed Layers = "composed" // gorgonia's stock ops
+	LayersCUDNN    Layers = "cudnn"    // cuDNN ops on the GPU (the default with the cuda tag)
+)
+
+// DefaultLayers is the layer set NewGraph starts with: cudnn in a binary
+// built with the cuda tag, whose graphs all run on the GPU, fused otherwise.
+func DefaultLayers() Layers {
+	if cudaBuild {
+		return LayersCUDNN
+	}
+	return LayersFused
+}
+
+// UseLayers switches the layers built after the call to the named set;
+// "" is DefaultLayers. An unknown name, or cudnn without the cuda tag, is
+// recorded as the graph's error.
+func (g *Graph) UseLayers(l Layers) {
+	switch l {
+	case "":
+		g.UseLayers(DefaultLayers())
+	case LayersFused:
+		g.composed, g.dnn = false, false
+	case LayersComposed:
+		g.composed, g.dnn = true, false
+	case LayersCUDNN:
+		g.UseCUDNNOps(true)
+	default:
+		g.Fail("layers", fmt.Errorf("unknown layer set %q (known: fused, composed, cudnn)", string(l)))
+	}
+}
+
+// UseCUDNNOps makes the layers built after the call run convolution, batch
+// norm (in Train mode), ReLU and max and global average pooling of NCHW
+// tensors as cuDNN ops, forward and backward on the GPU, and compose
+// gorgonia's stock ops for the rest. Only a binary built with the cuda tag
+// has them: elsewhere the graph records an error.
+func (g *Graph) UseCUDNNOps(on bool) {
+	g.dnn = on
+	if on {
+		g.composed = true
+		g.Fail("cudnn", cudnnMissing())
+	}
+}
 
 // Expr returns the underlying gorgonia graph.
 func (g *Graph) Expr() *G.ExprGraph { return g.g }
@@ -259,7 +317,7 @@ type Program struct {
 	g     *Graph
 	vm    G.VM
 	wrt   Params
-	grads []*G.Node
+	grads []*Watched
 	loss  *Watched
 }
 
@@ -298,7 +356,12 @@ func (g *Graph) Compile(loss *G.Node, wrt ...*Param) (*Program, error) {
 			return nil, fmt.Errorf("nn: differentiating %s: %w", loss.Name(), err)
 		}
 		p.wrt = append(Params(nil), wrt...)
-		p.grads = grads
+		for i, gr := range grads {
+			p.grads = append(p.grads, g.watchInto(gr, wrt[i].Grad))
+		}
+		if g.err != nil {
+			return nil, fmt.Errorf("nn: gradients of %s: %w", loss.Name(), g.err)
+		}
 	}
 	g.markSkipped()
 	p.vm = G.NewTapeMachine(g.g)
@@ -316,15 +379,7 @@ func (p *Program) Run() error {
 	if err := p.vm.RunAll(); err != nil {
 		return fmt.Errorf("nn: run: %w", err)
 	}
-	for i, w := range p.wrt {
-		gv, ok := p.grads[i].Value().(*tensor.Dense)
-		if !ok {
-			return fmt.Errorf("nn: gradient of %s is not a dense tensor", w.Name)
-		}
-		if err := copyInto(w.Grad, gv); err != nil {
-			return fmt.Errorf("nn: gradient of %s: %w", w.Name, err)
-		}
-	}
+	// the watch ops have written every gradient into its parameter's Grad
 	for _, f := range p.g.after {
 		if err := f(); err != nil {
 			return err

@@ -109,6 +109,13 @@ func (c *Conv2d) Forward(g *Graph, x *G.Node) *G.Node {
 		}
 		return y
 	}
+	if g.dnn {
+		var b *G.Node
+		if c.B != nil {
+			b = g.Param(c.B)
+		}
+		return dnnConv2d(g, x, g.Param(c.W), b, c.K, c.Stride, c.Pad)
+	}
 	y := g.Do(c.W.Name, func() (*G.Node, error) {
 		return G.Conv2d(x, g.Param(c.W), tensor.Shape{c.K, c.K}, []int{c.Pad, c.Pad}, []int{c.Stride, c.Stride}, []int{1, 1})
 	})
@@ -175,6 +182,26 @@ func (b *BatchNorm) Forward(g *Graph, x *G.Node) *G.Node {
 				return b.updateRunning(nil, nil, count)
 			}
 			return b.updateRunning(st.mean, st.variance, count)
+		})
+		return y
+	}
+	if g.Training() && g.dnn && len(s) == 4 {
+		y, stats := dnnBatchNorm(g, x, g.Param(b.Gamma), g.Param(b.Beta), b.Eps)
+		if y == nil {
+			return nil
+		}
+		ws := g.Watch(stats)
+		count := n * s[2] * s[3]
+		g.AfterRun(func() error {
+			v := ws.Values()
+			if len(v) != 2*c {
+				return b.updateRunning(nil, nil, count)
+			}
+			mean, variance := v[:c], make([]float64, c)
+			for i, inv := range v[c:] {
+				variance[i] = 1/(inv*inv) - b.Eps
+			}
+			return b.updateRunning(mean, variance, count)
 		})
 		return y
 	}

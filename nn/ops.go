@@ -23,6 +23,9 @@ func ReLU(g *Graph, x *G.Node) *G.Node {
 		}
 		return reluFast(g, x)
 	}
+	if g.dnn && x.Dims() == 4 {
+		return dnnReLU(g, x)
+	}
 	return g.Do("relu", func() (*G.Node, error) { return G.Rectify(x) })
 }
 
@@ -45,6 +48,9 @@ func MaxPool2d(g *Graph, x *G.Node, k, stride, pad int) *G.Node {
 			return y
 		}
 		return maxPoolFast(g, x, k, stride, pad)
+	}
+	if g.dnn && x.Dims() == 4 {
+		return dnnMaxPool2d(g, x, k, stride, pad)
 	}
 	return g.Do("max pool", func() (*G.Node, error) {
 		return G.MaxPool2D(x, tensor.Shape{k, k}, []int{pad, pad}, []int{stride, stride})
@@ -111,6 +117,9 @@ func GlobalAvgPool(g *Graph, x *G.Node) *G.Node {
 	}
 	if !g.composed {
 		return globalAvgPoolFast(g, x)
+	}
+	if g.dnn {
+		return dnnGlobalAvgPool(g, x)
 	}
 	return MeanAxis(g, Reshape(g, x, s[0], s[1], s[2]*s[3]), 2)
 }

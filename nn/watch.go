@@ -24,16 +24,35 @@ type Watched struct {
 
 // Watch arranges for x's value to be copied out every time the program runs.
 func (g *Graph) Watch(x *G.Node) *Watched {
-	w := &Watched{node: x}
 	if !g.Ok(x) {
-		return w
+		return &Watched{node: x}
 	}
 	shape := x.Shape().Clone()
 	if x.IsScalar() {
 		shape = tensor.Shape{1}
 	}
-	w.value = tensor.New(tensor.WithShape(shape...), tensor.Of(g.dtype))
-	g.Do("watch", func() (*G.Node, error) { return G.ApplyOp(&watchOp{dst: w.value}, x) })
+	return g.watchInto(x, tensor.New(tensor.WithShape(shape...), tensor.Of(g.dtype)))
+}
+
+// watchInto is Watch with the tensor the values are copied into given: it
+// must hold as many elements of the graph's dtype as x.
+//
+// Every value leaves the graph this way, gradients included. Besides
+// surviving the tape machine's recycling, the copy works wherever the value
+// was computed: in a cuda build gorgonia moves a node's value from the device
+// to the host before it calls an op that has no CUDA side, such as this one,
+// whereas Node.Value() of a gradient would hand out device memory.
+func (g *Graph) watchInto(x *G.Node, dst *tensor.Dense) *Watched {
+	w := &Watched{node: x}
+	if !g.Ok(x) {
+		return w
+	}
+	if n := x.Shape().TotalSize(); n != dst.Shape().TotalSize() || dst.Dtype() != g.dtype {
+		g.Fail("watch "+x.Name(), fmt.Errorf("%d %v values into %d %v", n, g.dtype, dst.Shape().TotalSize(), dst.Dtype()))
+		return w
+	}
+	w.value = dst
+	g.Do("watch", func() (*G.Node, error) { return G.ApplyOp(&watchOp{dst: dst}, x) })
 	return w
 }
 

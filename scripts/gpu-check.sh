@@ -24,10 +24,12 @@
 #      bundle holds a binary built beforehand); the binary comes back as
 #      OUTDIR/gpucheck-cuda.xz
 #   5. correctness: one reference step (batch 32, 32×32) on the CPU and on the
-#      GPU from the same weights and batch; loss, I_NCE and every gradient
-#      must agree within float32 tolerance (gpucheck compare)
-#   6. speed at batch 256 and 64×64: the reference step on the GPU, the
-#      view-learning iteration on the GPU, and the reference step on the CPU
+#      GPU from the same weights and batch, with each layer set (cudnn,
+#      composed, fused); loss, I_NCE, every gradient and the loss after one
+#      Adam update must agree within float32 tolerance (gpucheck compare)
+#   6. speed at batch 256 and 64×64: the reference step on the GPU with each
+#      layer set, the view-learning iteration on the GPU (cudnn, composed),
+#      and both on the CPU
 #
 # OUTDIR gets summary.txt (the key=value results), gpu-check.log (everything)
 # and build.log. The last line printed is
@@ -44,7 +46,7 @@ out=$(cd "$out" && pwd)
 cd "$(dirname "$0")/.."
 root=$PWD
 bundle=${GPU_CHECK_BUNDLE:-$root/.gpu/device}
-budget=${GPU_CHECK_BUDGET:-540}
+budget=${GPU_CHECK_BUDGET:-500}
 python=${PYTHON:-python3}
 batch=${GPU_CHECK_BATCH:-256}
 size=${GPU_CHECK_SIZE:-64}
@@ -179,6 +181,12 @@ else
 	result "torch_ref_step=failed $(why torch)"
 fi
 
+if part torch_game 90 env PYTHONUNBUFFERED=1 "$python" bench/viewstep_torch.py --device cuda --threads "$(nproc)" --batch "$batch" --size "$size" --steps 10 --warmup 3; then
+	result "torch_$(grep '^torch_view_iteration' "$work/torch_game.out")"
+else
+	result "torch_view_iteration=failed $(why torch_game)"
+fi
+
 # 4. the cuda build of cmd/gpucheck
 gpubin=
 if [ -f "$bundle/bin/gpucheck-cuda.xz" ]; then
@@ -215,8 +223,8 @@ unxz "$bundle/bin/gpucheck-cpu.xz" "$cpubin"
 passed=0
 if part cpu_dump 120 "$cpubin" dump -batch 32 -size 32 -out "$work/cpu.json" && [ -n "$gpubin" ]; then
 	part devices 30 "$gpubin" devices || true
-	for ops in composed fused; do
-		if part "gpu_dump_$ops" 120 "$gpubin" dump -ops "$ops" -batch 32 -size 32 -out "$work/gpu_$ops.json" &&
+	for ops in cudnn composed fused; do
+		if part "gpu_dump_$ops" 90 "$gpubin" dump -ops "$ops" -batch 32 -size 32 -out "$work/gpu_$ops.json" &&
 			part "compare_$ops" 60 "$cpubin" compare "$work/gpu_$ops.json" "$work/cpu.json"; then
 			result "correct_$ops=pass $(grep -h 'compare loss\|compare ince\|compare grads' "$work/compare_$ops.out" | sed 's/^compare //' | tr '\n' ' ')"
 			passed=$((passed + 1))
@@ -226,9 +234,9 @@ if part cpu_dump 120 "$cpubin" dump -batch 32 -size 32 -out "$work/cpu.json" && 
 	done
 fi
 case $passed in
-2) check=pass ;;
-1) check=partial ;;
-*) check=fail ;;
+3) check=pass ;;
+0) check=fail ;;
+*) check=partial ;;
 esac
 [ -n "$gpubin" ] || check="fail reason=no-cuda-binary"
 result "correctness=$check"
@@ -236,9 +244,10 @@ result "correctness=$check"
 # 6. speed: each benchmark stops timing after about a minute
 go_s=
 go_ops=
+game_s=
 if [ -n "$gpubin" ]; then
-	for ops in composed fused; do
-		if part "gpu_ref_$ops" 150 "$gpubin" bench-ref -ops "$ops" -batch "$batch" -size "$size" -steps 10 -warmup 2 -max-seconds 60; then
+	for ops in cudnn composed fused; do
+		if part "gpu_ref_$ops" 75 "$gpubin" bench-ref -ops "$ops" -batch "$batch" -size "$size" -steps 10 -warmup 2 -max-seconds 30; then
 			result "go_gpu_$(grep '^ref_step' "$work/gpu_ref_$ops.out")"
 			s=$(value median_s "$work/gpu_ref_$ops.out")
 			if [ -n "$s" ] && { [ -z "$go_s" ] || awk "BEGIN{exit !($s < $go_s)}"; }; then
@@ -249,16 +258,22 @@ if [ -n "$gpubin" ]; then
 			result "go_gpu_ref_step_$ops=failed $(why "gpu_ref_$ops")"
 		fi
 	done
-	if part gpu_game 150 "$gpubin" bench-game -batch "$batch" -size "$size" -steps 5 -warmup 1 -max-seconds 60; then
-		result "go_gpu_$(grep '^view_iteration' "$work/gpu_game.out")"
-	else
-		result "go_gpu_view_iteration=failed $(why gpu_game)"
-	fi
+	for ops in cudnn composed; do
+		if part "gpu_game_$ops" 75 "$gpubin" bench-game -ops "$ops" -batch "$batch" -size "$size" -steps 5 -warmup 1 -max-seconds 30; then
+			result "go_gpu_$(grep '^view_iteration' "$work/gpu_game_$ops.out")"
+			s=$(value median_s "$work/gpu_game_$ops.out")
+			if [ -n "$s" ] && { [ -z "$game_s" ] || awk "BEGIN{exit !($s < $game_s)}"; }; then
+				game_s=$s
+			fi
+		else
+			result "go_gpu_view_iteration_$ops=failed $(why "gpu_game_$ops")"
+		fi
+	done
 fi
-if part cpu_ref 120 "$cpubin" bench-ref -batch "$batch" -size "$size" -steps 5 -warmup 1 -max-seconds 45; then
+if part cpu_ref 60 "$cpubin" bench-ref -batch "$batch" -size "$size" -steps 5 -warmup 1 -max-seconds 30; then
 	result "go_cpu_$(grep '^ref_step' "$work/cpu_ref.out")"
 fi
-if part cpu_game 120 "$cpubin" bench-game -batch "$batch" -size "$size" -steps 3 -warmup 1 -max-seconds 45; then
+if part cpu_game 60 "$cpubin" bench-game -batch "$batch" -size "$size" -steps 3 -warmup 1 -max-seconds 30; then
 	result "go_cpu_$(grep '^view_iteration' "$work/cpu_game.out")"
 fi
 
@@ -269,6 +284,10 @@ if [ -n "$go_s" ] && [ -n "$torch_s" ]; then
 	ratio=$(awk "BEGIN{printf \"%.3f\", $go_s / $torch_s}")
 else
 	ratio=nan
+fi
+torch_game_s=$(value median_s "$work/torch_game.out")
+if [ -n "$game_s" ] && [ -n "$torch_game_s" ]; then
+	echo "ratio_gpu_view_iteration_go_over_torch=$(awk "BEGIN{printf \"%.3f\", $game_s / $torch_game_s}")" | tee -a "$summary"
 fi
 echo "ratio_gpu_go_over_torch=$ratio" >>"$summary"
 echo "ratio_gpu_go_over_torch=$ratio"

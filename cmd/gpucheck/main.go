@@ -15,9 +15,11 @@
 //
 // The reference step is contrast.NewReferenceTrainer's: two ConvNet
 // encoders on 1- and 2-channel views, symmetric InfoNCE, Adam. -ops picks
-// the layers: "fused" (the package's CPU ops) or "composed" (gorgonia's
-// stock ops, which have CUDA kernels where gorgonia has them); "auto" is
-// composed in a cuda build and fused otherwise.
+// the layer set (nn.Layers): "fused" (the package's CPU ops), "composed"
+// (gorgonia's stock ops, which have CUDA kernels where gorgonia has them)
+// or "cudnn" (convolution, batch norm, ReLU and pooling as cuDNN ops; cuda
+// build only); "auto" is nn.DefaultLayers: cudnn in a cuda build, fused
+// otherwise. bench-game takes -ops too.
 //
 // Every mode prints key=value lines that scripts/gpu-check.sh collects.
 package main
@@ -45,7 +47,7 @@ const usage = `usage: gpucheck devices
        gpucheck dump -out FILE [-device D] [-ops O] [-batch N] [-size S] [-seed K]
        gpucheck compare [-loss-tol T] [-grad-tol T] A.json B.json
        gpucheck bench-ref [-device D] [-ops O] [-batch N] [-size S] [-steps N] [-warmup N]
-       gpucheck bench-game [-device D] [-batch N] [-size S] [-steps N] [-warmup N]`
+       gpucheck bench-game [-device D] [-ops O] [-batch N] [-size S] [-steps N] [-warmup N]`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -94,7 +96,7 @@ type runFlags struct {
 	steps, warm int
 	maxSeconds  float64
 	seed        uint64
-	composed    bool
+	layers      nn.Layers
 	selected    string
 	out         string
 }
@@ -103,7 +105,7 @@ func parseRun(name string, args []string, batch, size, steps int) (*runFlags, er
 	r := &runFlags{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.StringVar(&r.device, "device", nn.DeviceAuto, "auto, cpu or cuda")
-	fs.StringVar(&r.ops, "ops", "auto", "layers: auto, fused or composed")
+	fs.StringVar(&r.ops, "ops", "auto", "layers: auto, fused, composed or cudnn")
 	fs.IntVar(&r.batch, "batch", batch, "batch size")
 	fs.IntVar(&r.size, "size", size, "view height and width")
 	fs.IntVar(&r.steps, "steps", steps, "timed steps")
@@ -116,18 +118,13 @@ func parseRun(name string, args []string, batch, size, steps int) (*runFlags, er
 	}
 	switch r.ops {
 	case "auto":
-		r.composed = nn.CUDABuild()
-	case "composed":
-		r.composed = true
-	case "fused":
+		r.layers = nn.DefaultLayers()
+	case "fused", "composed", "cudnn":
+		r.layers = nn.Layers(r.ops)
 	default:
-		return nil, fmt.Errorf("-ops %q: want auto, fused or composed", r.ops)
+		return nil, fmt.Errorf("-ops %q: want auto, fused, composed or cudnn", r.ops)
 	}
-	if r.composed {
-		r.ops = "composed"
-	} else {
-		r.ops = "fused"
-	}
+	r.ops = string(r.layers)
 	var err error
 	if r.selected, err = nn.SelectDevice(r.device); err != nil {
 		return nil, err
@@ -148,7 +145,7 @@ type refStep struct {
 	views  func() (v1, v2 []float32)
 }
 
-func newRefStep(batch, size int, seed uint64, composed bool) (*refStep, error) {
+func newRefStep(batch, size int, seed uint64, layers nn.Layers) (*refStep, error) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	est, err := contrast.NewEstimator(tensor.Float32, contrast.ReferenceConfig(), rng)
 	if err != nil {
@@ -159,7 +156,7 @@ func newRefStep(batch, size int, seed uint64, composed bool) (*refStep, error) {
 		return nil, err
 	}
 	g := nn.NewGraph(tensor.Float32, nn.Train, seed)
-	g.UseComposedOps(composed)
+	g.UseLayers(layers)
 	s := &refStep{opt: opt, params: est.Params().Learnable()}
 	s.v1 = g.Input("v1", batch, 1, size, size)
 	s.v2 = g.Input("v2", batch, 2, size, size)
@@ -232,6 +229,10 @@ type Dump struct {
 	Loss   float64 `json:"loss"`
 	INCE   float64 `json:"ince"`
 	Grads  []Grad  `json:"grads"`
+	// Loss2 is the loss of a second step on the same batch after one Adam
+	// update: it differs from Loss only if the updated weights reached the
+	// device.
+	Loss2 float64 `json:"loss2"`
 }
 
 // Grad is one parameter's gradient.
@@ -249,7 +250,7 @@ func dump(args []string) error {
 	if r.out == "" {
 		return errors.New("dump: -out is required")
 	}
-	s, err := newRefStep(r.batch, r.size, r.seed, r.composed)
+	s, err := newRefStep(r.batch, r.size, r.seed, r.layers)
 	if err != nil {
 		return err
 	}
@@ -263,6 +264,13 @@ func dump(args []string) error {
 	for _, p := range s.params {
 		d.Grads = append(d.Grads, Grad{Name: p.Name, Shape: p.Grad.Shape().Clone(), Values: append([]float32(nil), p.Grad.Data().([]float32)...)})
 	}
+	if err := s.opt.Step(); err != nil {
+		return err
+	}
+	if err := s.run(x1, x2, false); err != nil {
+		return err
+	}
+	d.Loss2 = s.bound.LossValue()
 	f, err := os.Create(r.out)
 	if err != nil {
 		return err
@@ -274,8 +282,8 @@ func dump(args []string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	fmt.Printf("dump device=%s ops=%s batch=%d size=%d loss=%.6f ince=%.6f tensors=%d out=%s\n",
-		d.Device, d.Ops, d.Batch, d.Size, d.Loss, d.INCE, len(d.Grads), r.out)
+	fmt.Printf("dump device=%s ops=%s batch=%d size=%d loss=%.6f ince=%.6f loss_after_update=%.6f tensors=%d out=%s\n",
+		d.Device, d.Ops, d.Batch, d.Size, d.Loss, d.INCE, d.Loss2, len(d.Grads), r.out)
 	return nil
 }
 
@@ -314,14 +322,21 @@ func compare(args []string) error {
 	}
 	fmt.Printf("compare a=%s/%s b=%s/%s batch=%d size=%d\n", a.Device, a.Ops, b.Device, b.Ops, a.Batch, a.Size)
 	ok := true
-	scalar := func(name string, x, y float64) {
+	scalar := func(name string, x, y, tol float64) {
 		rel := math.Abs(x-y) / math.Max(1, math.Abs(y))
-		good := rel <= *lossTol
+		good := rel <= tol
 		ok = ok && good
 		fmt.Printf("compare %s a=%.7g b=%.7g rel_diff=%.3g ok=%v\n", name, x, y, rel, good)
 	}
-	scalar("loss", a.Loss, b.Loss)
-	scalar("ince", a.INCE, b.INCE)
+	scalar("loss", a.Loss, b.Loss, *lossTol)
+	scalar("ince", a.INCE, b.INCE, *lossTol)
+	// Adam's first step moves each weight by about lr·sign(g): gradients
+	// near zero may step either way on the two devices
+	scalar("loss_after_update", a.Loss2, b.Loss2, 10**lossTol)
+	if a.Loss2 == a.Loss || b.Loss2 == b.Loss {
+		ok = false
+		fmt.Printf("compare loss_after_update unchanged by the update (a %v, b %v) ok=false\n", a.Loss2 != a.Loss, b.Loss2 != b.Loss)
+	}
 	if len(a.Grads) != len(b.Grads) {
 		return fmt.Errorf("compare: %d gradients against %d", len(a.Grads), len(b.Grads))
 	}
@@ -390,7 +405,7 @@ func benchRef(args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := newRefStep(r.batch, r.size, r.seed, r.composed)
+	s, err := newRefStep(r.batch, r.size, r.seed, r.layers)
 	if err != nil {
 		return err
 	}
@@ -447,10 +462,6 @@ func benchGame(args []string) error {
 	if err != nil {
 		return err
 	}
-	if r.ops == "composed" {
-		// games compiles its own graphs with the package's default layers
-		r.ops = "default"
-	}
 	rng := rand.New(rand.NewPCG(r.seed, 1))
 	gen, err := viewgen.NewFlow("g", tensor.Float32, viewgen.FlowConfig{}, rng)
 	if err != nil {
@@ -476,7 +487,7 @@ func benchGame(args []string) error {
 		return err
 	}
 	gm, err := games.New(games.Settings{Kind: games.Unsupervised, InfoW: 1, EstimatorSteps: 1, Batch: r.batch,
-		Channels: 3, Size: r.size, V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: r.seed}, gen, est, nil, estP, genP)
+		Channels: 3, Size: r.size, V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: r.seed, Layers: r.layers}, gen, est, nil, estP, genP)
 	if err != nil {
 		return err
 	}

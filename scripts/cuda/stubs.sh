@@ -42,10 +42,15 @@ stub() {
 	own=$(for d in "$@"; do
 		if ls "$d"/*.c >/dev/null 2>&1; then
 			grep -ohE "^[A-Za-z_][A-Za-z0-9_ *]*\b${prefix}[A-Za-z0-9_]*\(" "$d"/*.c |
-				grep -oE "${prefix}[A-Za-z0-9_]*\($" | sed 's/($//'
+				grep -oE "${prefix}[A-Za-z0-9_]*\($" | sed 's/($//' || true
 		fi
 	done | sort -u)
 	[ -z "$own" ] || names=$(comm -23 <(echo "$names") <(echo "$own"))
+	# and the names that these headers no longer declare (cuDNN 9 dropped
+	# some that cu's sources still mention): nothing compiled calls them
+	local declared
+	declared=$(cat "$inc"/*.h ${cudnn_inc:+"$cudnn_inc"/*.h} | grep -oE "\b${prefix}[A-Za-z0-9_]*\b" | sort -u)
+	names=$(comm -12 <(echo "$names") <(echo "$declared"))
 	{
 		printf '#include <%s>\n' "$header"
 		for n in $names; do
