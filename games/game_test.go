@@ -203,3 +203,24 @@ func TestNewRejectsBadGames(t *testing.T) {
 	_, err = New(Settings{Kind: Unsupervised}, nil, nil, nil, nil, nil)
 	assert.ErrorContains(t, err, "needs a generator")
 }
+
+// An update that makes a parameter infinite is taken back: the parameters
+// and the optimiser state are those from before the step, and the next
+// good step matches one taken from that state without the failure.
+func TestGuardRestoresAfterABadUpdate(t *testing.T) {
+	gm, rng := newTestGame(t, Unsupervised, 1, 0)
+	x, _ := colourBatch(rng, tBatch)
+	_, err := gm.EstimatorStep(0, x, nil)
+	require.NoError(t, err)
+	before := gm.Estimator.Params.Snapshot()
+	stT, stM := gm.Estimator.Opt.State()
+	gm.Estimator.BackScale = 1e45 // lr far beyond float32's range
+	row, err := gm.EstimatorStep(1, x, nil)
+	require.NoError(t, err)
+	assert.Equal(t, true, row["recovered"])
+	assert.Equal(t, before, gm.Estimator.Params.Snapshot(), "the parameters are restored")
+	gotT, gotM := gm.Estimator.Opt.State()
+	assert.Equal(t, stT, gotT, "the moments are restored")
+	assert.Equal(t, stM["step"], gotM["step"], "the step count is restored")
+	assert.Equal(t, 1, gm.Estimator.Failures)
+}

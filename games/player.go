@@ -31,6 +31,71 @@ type Player struct {
 	Failures  int     // recoveries so far
 	BackScale float64 // product of the back-offs applied so far (1 at start)
 	Steps     int     // optimiser steps taken
+
+	saved guardCopy // what Guard restores after a failed step
+}
+
+// guardCopy is the parameters and optimiser state that Guard copies before
+// each step, in memory kept from one step to the next.
+type guardCopy struct {
+	f32 [][]float32 // per parameter, float32 values
+	f64 [][]float64 // per parameter, float64 values
+	opt nn.StateCopy
+	// The optimiser's State, for an optimiser that is no nn.StateCopier.
+	optT map[string]*tensor.Dense
+	optM map[string]string
+}
+
+func (c *guardCopy) save(ps nn.Params, opt nn.Optimizer) {
+	if len(c.f32) != len(ps) {
+		c.f32, c.f64 = make([][]float32, len(ps)), make([][]float64, len(ps))
+	}
+	for i, q := range ps {
+		switch d := q.Value.Data().(type) {
+		case []float32:
+			c.f32[i] = append(c.f32[i][:0], d...)
+		case []float64:
+			c.f64[i] = append(c.f64[i][:0], d...)
+		}
+	}
+	if sc, ok := opt.(nn.StateCopier); ok {
+		sc.CopyState(&c.opt)
+		c.optT, c.optM = nil, nil
+		return
+	}
+	stT, stMeta := opt.State()
+	c.optT, c.optM = make(map[string]*tensor.Dense, len(stT)), stMeta
+	for _, t := range stT {
+		c.optT[t.Name] = t.Tensor
+	}
+}
+
+func (c *guardCopy) restore(ps nn.Params, opt nn.Optimizer) error {
+	if len(c.f32) != len(ps) {
+		return fmt.Errorf("games: the saved state is for %d parameters, not %d", len(c.f32), len(ps))
+	}
+	for i, q := range ps {
+		switch d := q.Value.Data().(type) {
+		case []float32:
+			if len(c.f32[i]) != len(d) {
+				return fmt.Errorf("games: the saved state of %s does not match it", q.Name)
+			}
+			copy(d, c.f32[i])
+		case []float64:
+			if len(c.f64[i]) != len(d) {
+				return fmt.Errorf("games: the saved state of %s does not match it", q.Name)
+			}
+			copy(d, c.f64[i])
+		}
+	}
+	if c.optT != nil {
+		return opt.LoadState(c.optT, c.optM)
+	}
+	sc, ok := opt.(nn.StateCopier)
+	if !ok {
+		return fmt.Errorf("games: the optimiser changed since its state was saved")
+	}
+	return sc.RestoreState(&c.opt)
 }
 
 // ErrDiverged is wrapped by the error a player returns when it has failed
@@ -57,12 +122,8 @@ func (p *Player) SetStep(step int) {
 // reason; after MaxFailures recoveries Guard returns an error wrapping
 // ErrDiverged that says what blew up where.
 func (p *Player) Guard(step int, run func() (map[string]float64, error)) (losses map[string]float64, ok bool, err error) {
-	snap := p.Params.Snapshot()
-	stT, stMeta := p.Opt.State()
-	optState := make(map[string]*tensor.Dense, len(stT))
-	for _, t := range stT {
-		optState[t.Name] = t.Tensor
-	}
+	// The copy goes into memory kept from the last step: no allocation.
+	p.saved.save(p.Params, p.Opt)
 	losses, err = run()
 	if err != nil {
 		return nil, false, fmt.Errorf("%s step %d: %w", p.Name, step, err)
@@ -76,20 +137,22 @@ func (p *Player) Guard(step int, run func() (map[string]float64, error)) (losses
 	}
 	if bad == "" {
 		for _, q := range p.Params {
-			if q.Grad != nil && !q.Finite() {
+			if q.Grad != nil && !nn.AllFinite(q.Grad) {
 				bad = "the gradient of " + q.Name + " is not finite"
 				break
 			}
 		}
 	}
 	if bad == "" {
-		p.Params.ClipGradNorm(p.Clip)
+		if p.Clip > 0 {
+			p.Params.ClipGradNorm(p.Clip)
+		}
 		if err := p.Opt.Step(); err != nil {
 			return nil, false, fmt.Errorf("%s step %d: %w", p.Name, step, err)
 		}
 		p.Steps++
 		for _, q := range p.Params {
-			if !q.Finite() {
+			if !nn.AllFinite(q.Value) {
 				bad = "parameter " + q.Name + " is not finite after the update"
 				break
 			}
@@ -99,10 +162,7 @@ func (p *Player) Guard(step int, run func() (map[string]float64, error)) (losses
 		return losses, true, nil
 	}
 	// Recover: restore, back off, count.
-	if err := p.Params.Restore(snap); err != nil {
-		return nil, false, err
-	}
-	if err := p.Opt.LoadState(optState, stMeta); err != nil {
+	if err := p.saved.restore(p.Params, p.Opt); err != nil {
 		return nil, false, err
 	}
 	p.Params.ZeroGrad()

@@ -227,6 +227,10 @@ func (op *bnBackOp) Do(in ...G.Value) (G.Value, error) {
 
 func bnBackDo[T float](op *bnBackOp, in []G.Value) (G.Value, error) {
 	st := op.st
+	if op.skip {
+		_, out := outputOf[T](&op.out).get(op.shape, in...)
+		return out, nil
+	}
 	if !st.computed {
 		return nil, fmt.Errorf("batch norm gradient: the forward pass has not run")
 	}
@@ -379,13 +383,18 @@ func (op *bnParamGradOp) Do(in ...G.Value) (G.Value, error) {
 	switch op.dt {
 	case tensor.Float32:
 		d, out := op.out.f32.get(tensor.Shape{op.st.c}, in...)
+		if op.skip {
+			return out, nil
+		}
 		for i, v := range src {
 			d[i] = float32(v)
 		}
 		return out, nil
 	case tensor.Float64:
 		d, out := op.out.f64.get(tensor.Shape{op.st.c}, in...)
-		copy(d, src)
+		if !op.skip {
+			copy(d, src)
+		}
 		return out, nil
 	}
 	return nil, fmt.Errorf("unsupported dtype %v", op.dt)
@@ -443,11 +452,15 @@ func fusePool(g *Graph, x *G.Node, k, stride, pad int) *G.Node {
 }
 
 // markSkipped sets skip on every batch norm that a fused batch norm + ReLU
-// replaced and that no node reads.
+// replaced and that no node reads, and on every backward op whose result
+// nothing reads (markDeadSkipped); it also spares the pointwise MLPs the
+// input gradients nothing reads (markPointwiseDX).
 func (g *Graph) markSkipped() {
 	for _, n := range g.fused {
 		if op, ok := n.Op().(*bnOp); ok {
 			op.skip = g.g.To(n.ID()).Len() == 0
 		}
 	}
+	g.markDeadSkipped()
+	g.markPointwiseDX()
 }

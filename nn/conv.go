@@ -588,6 +588,10 @@ func convBackData[T float](ws *convWork[T], g convGeom, w, dy, dx []T) {
 				}
 			}
 		}
+		if g.smallData() {
+			convBackDataSmall(ws, g, gt, dy, dx)
+			return
+		}
 		packFilters(ws, ws.wt, gt.cout, gt.ckk())
 		convCoreAny(ws, gt, dy, nil, dx)
 		return
@@ -627,6 +631,78 @@ func convBackData[T float](ws *convWork[T], g convGeom, w, dy, dx []T) {
 		}
 		col2imAdd(dxn, t.col, g)
 	})
+}
+
+// smallData reports whether convBackDataSmall computes the input gradient:
+// stride 1 (the gradient is a convolution of the padded dy), at most 3
+// input channels (the matrix product would fill at most half the rows of
+// the micro-kernel) and rows of whole vectors.
+func (g convGeom) smallData() bool {
+	gt, ok := g.transposed()
+	return ok && g.cin <= 3 && g.w%8 == 0 && gt.cin*(gt.h+2*gt.pad)*(gt.w+2*gt.pad) <= math.MaxInt32
+}
+
+// convBackDataSmall computes the input gradient of a convolution with few
+// input channels directly, from the flipped, transposed filters in ws.wt:
+// each row of dx, 32 or 8 pixels at a time, is the sum over (o, ki, kj) of
+// a filter tap times a run of the zero-padded dy (kernelDataRow), one or
+// two channels per pass. The first layer of an encoder (1 or 2 channels)
+// needs it when the gradient flows on into a generator.
+func convBackDataSmall[T float](ws *convWork[T], g, gt convGeom, dy, dx []T) {
+	_, nr := tile[T]()
+	pt := ws.padding(gt, nr)
+	nt := gt.ckk()
+	nw := workers()
+	for i := 0; i < nw; i++ {
+		ws.thread(i)
+	}
+	hw, out := g.h*g.w, gt.cin*gt.h*gt.w
+	parallelItems(g.n, nw, func(wi, s int) {
+		xp := padSample(&ws.threads[wi], pt, dy[s*out:(s+1)*out])
+		dxn := dx[s*g.cin*hw : (s+1)*g.cin*hw]
+		for y := 0; y < g.h; y++ {
+			for x0 := 0; x0 < g.w; {
+				nv := 4
+				if g.w-x0 < 32 {
+					nv = 1
+				}
+				for c := 0; c < g.cin; c += 2 {
+					kernelDataRow(nt, pt.rowoff, pt.rowMax, xp[y*pt.wp+x0:], ws.wt[c*nt:], nt, min(2, g.cin-c), nv, dxn[c*hw+y*g.w+x0:], hw)
+				}
+				x0 += 8 * nv
+			}
+		}
+	})
+}
+
+// kernelDataRow sets out[c·ostride + p] = Σ_t<nt w[c·wstride + t] ·
+// b[rowoff[t] + p] for c < nc (1 or 2) and p < 8·nv (nv 1 or 4).
+func kernelDataRow[T float](nt int, rowoff []int32, rowMax int, b, w []T, wstride, nc, nv int, out []T, ostride int) {
+	n := 8 * nv
+	checkLen((nc-1)*ostride+n, len(out))
+	if nt == 0 {
+		for c := 0; c < nc; c++ {
+			clear(out[c*ostride : c*ostride+n])
+		}
+		return
+	}
+	checkLen(nt, len(rowoff))
+	checkLen(rowMax+n, len(b))
+	checkLen((nc-1)*wstride+nt, len(w))
+	if asm32[T]() && (nc == 1 || nc == 2) && (nv == 1 || nv == 4) {
+		convDataRow32(nt, &rowoff[0], ptr32(b, 1), ptr32(w, 1), wstride, ptr32(out, 1), ostride, nc, nv)
+		return
+	}
+	for c := 0; c < nc; c++ {
+		o := out[c*ostride : c*ostride+n]
+		clear(o)
+		for t, off := range rowoff[:nt] {
+			wt := w[c*wstride+t]
+			for p, v := range b[off : int(off)+n] {
+				o[p] += wt * v
+			}
+		}
+	}
 }
 
 // convBackFilter computes dw = ∂L/∂w from x and dy as dwᵀ = Σ_n im2col(x_n)
@@ -831,6 +907,9 @@ func convDataDo[T float](op *convDataOp, in []G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("conv %v input gradient: %w", op.g, err)
 	}
 	dx, out := outputOf[T](&op.out).get(op.g.inShape(), in...)
+	if op.skip {
+		return out, nil
+	}
 	convBackData(workOf[T](&op.work), op.g, w, dy, dx)
 	return out, nil
 }
@@ -862,6 +941,9 @@ func convFilterDo[T float](op *convFilterOp, in []G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("conv %v filter gradient: %w", op.g, err)
 	}
 	dw, out := outputOf[T](&op.out).get(op.g.wShape(), in...)
+	if op.skip {
+		return out, nil
+	}
 	convBackFilter(workOf[T](&op.work), op.g, x, dy, dw)
 	return out, nil
 }
@@ -890,6 +972,9 @@ func convBiasDo[T float](op *convBiasOp, in []G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("conv %v bias gradient: %w", op.g, err)
 	}
 	db, out := outputOf[T](&op.out).get(tensor.Shape{op.g.cout}, in...)
+	if op.skip {
+		return out, nil
+	}
 	biasGrad(op.g, dy, db)
 	return out, nil
 }

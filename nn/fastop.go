@@ -145,9 +145,60 @@ func dispatch(dt tensor.Dtype, f32, f64 func() (G.Value, error)) (G.Value, error
 func shapeOf(n *G.Node) tensor.Shape { return n.Shape().Clone() }
 
 // noGradOp is embedded by backward ops, which are never differentiated.
-type noGradOp struct{}
+// Compile marks a backward op skipped when no node reads its result, directly
+// or through other skipped ops (the filter gradients of encoders that a
+// program does not step, the input gradient of a layer whose input is
+// detached): its run then only returns its (stale) output memory.
+type noGradOp struct{ skip bool }
 
 func (noGradOp) DiffWRT(n int) []bool { return make([]bool, n) }
 func (noGradOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	return nil, fmt.Errorf("second derivatives are not supported")
+}
+
+func (o *noGradOp) setSkip(on bool) { o.skip = on }
+func (o *noGradOp) skipped() bool   { return o.skip }
+
+// skipper is an op that Compile may mark skipped.
+type skipper interface {
+	setSkip(bool)
+	skipped() bool
+}
+
+// markDeadSkipped marks skipped every skipper node of the graph whose
+// readers are all skipped (or that has none), and clears the mark on the
+// others.
+func (g *Graph) markDeadSkipped() {
+	var cands []*G.Node
+	for _, n := range g.g.AllNodes() {
+		if s, ok := n.Op().(skipper); ok {
+			s.setSkip(false)
+			cands = append(cands, n)
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, n := range cands {
+			s := n.Op().(skipper)
+			if s.skipped() {
+				continue
+			}
+			dead := true
+			for readers := g.g.To(n.ID()); readers.Next(); {
+				r, ok := readers.Node().(*G.Node)
+				if !ok {
+					dead = false
+					break
+				}
+				if rs, isSkipper := r.Op().(skipper); !isSkipper || !rs.skipped() {
+					dead = false
+					break
+				}
+			}
+			if dead {
+				s.setSkip(true)
+				changed = true
+			}
+		}
+	}
 }

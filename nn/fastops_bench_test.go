@@ -7,10 +7,11 @@ import (
 )
 
 // BenchmarkConvPasses times the three passes of the convolution op on the
-// reference ConvNet's layer shapes (batch 128, float32) and reports
-// GFLOP/s (2 per multiply-add).
+// reference ConvNet's layer shapes (batch 128, float32; f1's first layer
+// has 1 input channel, f2's 2) and reports GFLOP/s (2 per multiply-add).
 func BenchmarkConvPasses(b *testing.B) {
 	layers := []convGeom{
+		{n: 128, cin: 1, h: 32, w: 32, cout: 32, k: 3, stride: 1, pad: 1},
 		{n: 128, cin: 2, h: 32, w: 32, cout: 32, k: 3, stride: 1, pad: 1},
 		{n: 128, cin: 32, h: 16, w: 16, cout: 64, k: 3, stride: 1, pad: 1},
 		{n: 128, cin: 64, h: 8, w: 8, cout: 128, k: 3, stride: 1, pad: 1},

@@ -122,6 +122,17 @@ func (g *Graph) UseLayers(l Layers) {
 	}
 }
 
+// Layers returns the layer set that layers built now use.
+func (g *Graph) Layers() Layers {
+	switch {
+	case g.dnn:
+		return LayersCUDNN
+	case g.composed:
+		return LayersComposed
+	}
+	return LayersFused
+}
+
 // UseCUDNNOps makes the layers built after the call run convolution, batch
 // norm (in Train mode), ReLU and max and global average pooling of NCHW
 // tensors as cuDNN ops, forward and backward on the GPU, and compose
@@ -364,7 +375,15 @@ func (g *Graph) Compile(loss *G.Node, wrt ...*Param) (*Program, error) {
 		}
 	}
 	g.markSkipped()
+	// In a cuda build gorgonia makes its CUDA context current and loads its
+	// kernel modules in separate calls: the goroutine must not change
+	// threads in between (an InvalidContext error otherwise).
+	defer lockThread()()
 	p.vm = G.NewTapeMachine(g.g)
+	if err := waitEngines(p.vm); err != nil {
+		closeVM(p.vm)
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -376,7 +395,10 @@ func (p *Program) Run() error {
 		}
 	}
 	p.vm.Reset()
-	if err := p.vm.RunAll(); err != nil {
+	unlock := lockThread()
+	err := p.vm.RunAll()
+	unlock()
+	if err != nil {
 		return fmt.Errorf("nn: run: %w", err)
 	}
 	// the watch ops have written every gradient into its parameter's Grad
@@ -391,8 +413,9 @@ func (p *Program) Run() error {
 // Loss returns the value of the loss after the last Run.
 func (p *Program) Loss() float64 { return p.loss.Scalar() }
 
-// Close releases the program's machine.
-func (p *Program) Close() error { return p.vm.Close() }
+// Close releases the program's machine. In a cuda build the machine and its
+// device memory stay until the process exits (see closeVM).
+func (p *Program) Close() error { return closeVM(p.vm) }
 
 // Scalar returns a scalar node's value as float64 (NaN if it has none).
 // After a run only inputs, parameters, gradients and the graph's final

@@ -370,6 +370,102 @@ func (s *SGD) LoadState(tensors map[string]*tensor.Dense, meta map[string]string
 	return nil
 }
 
+// StateCopier is an Optimizer that can copy its state into memory kept
+// from one call to the next and put it back, without the conversions and
+// allocations of State and LoadState. Adam and SGD implement it; a game's
+// players use it to guard every step.
+type StateCopier interface {
+	// CopyState copies the state into c, reusing c's memory.
+	CopyState(c *StateCopy)
+	// RestoreState puts back the state that CopyState copied into c.
+	RestoreState(c *StateCopy) error
+}
+
+// StateCopy is an optimiser state copied by StateCopier.CopyState.
+type StateCopy struct {
+	owner any
+	step  int
+	scale float64
+	bufs  [][]float64
+}
+
+// copyBufs copies srcs into c's buffers, reusing them.
+func (c *StateCopy) copyBufs(owner any, step int, scale float64, srcs ...[]float64) {
+	c.owner, c.step, c.scale = owner, step, scale
+	for len(c.bufs) < len(srcs) {
+		c.bufs = append(c.bufs, nil)
+	}
+	c.bufs = c.bufs[:len(srcs)]
+	for i, src := range srcs {
+		c.bufs[i] = append(c.bufs[i][:0], src...)
+	}
+}
+
+// restoreBufs copies c's buffers back into dsts.
+func (c *StateCopy) restoreBufs(owner any, dsts ...[]float64) error {
+	if c.owner != owner || len(c.bufs) != len(dsts) {
+		return fmt.Errorf("nn: the optimiser state was copied from another optimiser")
+	}
+	for i, dst := range dsts {
+		if len(c.bufs[i]) != len(dst) {
+			return fmt.Errorf("nn: the optimiser state was copied from another optimiser")
+		}
+	}
+	for i, dst := range dsts {
+		copy(dst, c.bufs[i])
+	}
+	return nil
+}
+
+// CopyState copies the moments, step count and lr scale into c.
+func (a *Adam) CopyState(c *StateCopy) {
+	c.copyBufs(a, a.step, a.scale, a.moments()...)
+}
+
+// RestoreState puts back a state copied by CopyState.
+func (a *Adam) RestoreState(c *StateCopy) error {
+	if err := c.restoreBufs(a, a.moments()...); err != nil {
+		return err
+	}
+	a.step, a.scale = c.step, c.scale
+	return nil
+}
+
+// moments returns m and v of every parameter, in order.
+func (a *Adam) moments() [][]float64 {
+	var ms [][]float64
+	for _, g := range a.groups {
+		for _, p := range g.Params {
+			ms = append(ms, a.m[p], a.v[p])
+		}
+	}
+	return ms
+}
+
+// CopyState copies the momentum buffers, step count and lr scale into c.
+func (s *SGD) CopyState(c *StateCopy) {
+	c.copyBufs(s, s.step, s.scale, s.buffers()...)
+}
+
+// RestoreState puts back a state copied by CopyState.
+func (s *SGD) RestoreState(c *StateCopy) error {
+	if err := c.restoreBufs(s, s.buffers()...); err != nil {
+		return err
+	}
+	s.step, s.scale = c.step, c.scale
+	return nil
+}
+
+func (s *SGD) buffers() [][]float64 {
+	var bs [][]float64
+	for _, g := range s.groups {
+		for _, p := range g.Params {
+			bs = append(bs, s.buf[p])
+		}
+	}
+	return bs
+}
+
 func float64Tensor(v []float64, shape tensor.Shape) *tensor.Dense {
 	return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(append([]float64(nil), v...)))
 }

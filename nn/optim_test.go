@@ -224,3 +224,44 @@ func TestClipGradNorm(t *testing.T) {
 	assert.InDelta(t, 0.6, Float64s(p.Grad)[0], 1e-12)
 	assert.InDelta(t, 1, ps.ClipGradNorm(0), 1e-12, "0 disables clipping")
 }
+
+// TestOptimizerStateCopy checks that RestoreState puts back exactly the
+// state CopyState copied, whatever steps came between, and that a copy
+// does not restore into another optimiser.
+func TestOptimizerStateCopy(t *testing.T) {
+	for _, kind := range []string{"adam", "sgd"} {
+		t.Run(kind, func(t *testing.T) {
+			mk := func() (*Param, Optimizer) {
+				p := NewParam("w", tensor.Float32, 2, 2)
+				require.NoError(t, p.SetFloat64s([]float64{1, 2, 3, 4}))
+				var o Optimizer
+				var err error
+				if kind == "adam" {
+					o, err = NewAdam(AdamConfig{LR: 0.1}, Group{Params: Params{p}})
+				} else {
+					o, err = NewSGD(SGDConfig{LR: 0.1, Momentum: 0.9}, Group{Params: Params{p}})
+				}
+				require.NoError(t, err)
+				return p, o
+			}
+			step := func(p *Param, o Optimizer, g []float64) {
+				setFloat64s(p.Grad, g)
+				require.NoError(t, o.Step())
+			}
+			p, o := mk()
+			step(p, o, []float64{1, -1, 0.5, 2})
+			wantT, wantM := o.State()
+			var c StateCopy
+			o.(StateCopier).CopyState(&c)
+			o.SetLRScale(0.25)
+			step(p, o, []float64{0.3, 0.2, -1, 1})
+			step(p, o, []float64{-2, 1, 1, 0})
+			require.NoError(t, o.(StateCopier).RestoreState(&c))
+			gotT, gotM := o.State()
+			assert.Equal(t, wantM, gotM)
+			assert.Equal(t, wantT, gotT)
+			_, other := mk()
+			assert.Error(t, other.(StateCopier).RestoreState(&c))
+		})
+	}
+}

@@ -105,10 +105,12 @@ func (p *Param) InitNormal(rng *rand.Rand, std float64) {
 
 // Finite reports whether every value (and gradient) is finite.
 func (p *Param) Finite() bool {
-	return allFinite(p.Value) && (p.Grad == nil || allFinite(p.Grad))
+	return AllFinite(p.Value) && (p.Grad == nil || AllFinite(p.Grad))
 }
 
-func allFinite(t *tensor.Dense) bool {
+// AllFinite reports whether every value of t is finite (neither NaN nor
+// infinite).
+func AllFinite(t *tensor.Dense) bool {
 	switch d := t.Data().(type) {
 	case []float32:
 		for _, v := range d {
@@ -195,8 +197,15 @@ func (ps Params) GradNorm() float64 {
 		if p.Grad == nil {
 			continue
 		}
-		for _, v := range Float64s(p.Grad) {
-			s += v * v
+		switch d := p.Grad.Data().(type) {
+		case []float32:
+			for _, v := range d {
+				s += float64(v) * float64(v)
+			}
+		case []float64:
+			for _, v := range d {
+				s += v * v
+			}
 		}
 	}
 	return math.Sqrt(s)

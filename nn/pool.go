@@ -87,6 +87,9 @@ func reluBackDo[T float](op *reluBackOp, in []G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("relu gradient: %w", err)
 	}
 	dx, out := outputOf[T](&op.out).get(op.shape, in...)
+	if op.skip {
+		return out, nil
+	}
 	chunked(n, func(lo, hi int) { vReluBack(dx[lo:hi], y[lo:hi], dy[lo:hi]) })
 	return out, nil
 }
@@ -228,6 +231,9 @@ func maxPoolBackDo[T float](op *maxPoolBackOp, in []G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("max pool gradient: %w", err)
 	}
 	dx, out := outputOf[T](&op.out).get(p.inShape(), in...)
+	if op.skip {
+		return out, nil
+	}
 	ohw, hw := p.oh*p.ow, p.h*p.w
 	parallelItems(p.n*p.c, workers(), func(_, plane int) {
 		dxs := dx[plane*hw : (plane+1)*hw]
@@ -325,6 +331,9 @@ func gapBackDo[T float](op *gapBackOp, in []G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("global average pool gradient: %w", err)
 	}
 	dx, out := outputOf[T](&op.out).get(s, in...)
+	if op.skip {
+		return out, nil
+	}
 	for i, d := range dy {
 		v := d / T(hw)
 		row := dx[i*hw : (i+1)*hw]

@@ -358,6 +358,13 @@ func flowAccumulate(g *nn.Graph, acc, v *G.Node) *G.Node {
 func (b *flowBlock) forward(g *nn.Graph, x *G.Node, bound float64) (y, logdet *G.Node) {
 	x1 := nn.SelectChannels(g, x, []int{b.a})
 	x2 := nn.SelectChannels(g, x, b.rest[:])
+	if b.f.pointwise() && b.g.pointwise() && g.Layers() == nn.LayersFused {
+		// An additive coupling of 1×1 networks: each half is one fused op,
+		// network and addition together.
+		y1 := nn.PointwiseMLP(g, x2, x1, b.f.hidden, b.f.shift, flowLeakySlope)
+		y2 := nn.PointwiseMLP(g, y1, x2, b.g.hidden, b.g.shift, flowLeakySlope)
+		return flowMerge(g, y1, y2, b.a, b.rest), nil
+	}
 	t1, s1 := b.f.forward(g, x2, bound)
 	y1 := flowCouple(g, x1, t1, s1)
 	t2, s2 := b.g.forward(g, y1, bound)
@@ -368,6 +375,10 @@ func (b *flowBlock) forward(g *nn.Graph, x *G.Node, bound float64) (y, logdet *G
 	}
 	return y, logdet
 }
+
+// pointwise reports whether the network is a VP network of 1×1
+// convolutions, which nn.PointwiseMLP runs as one op.
+func (n *flowNet) pointwise() bool { return n.scale == nil && n.hidden.K == 1 && n.shift.K == 1 }
 
 // forward returns the shift t and, for NVP, the bounded log-scale
 // s = B·tanh(r/B).

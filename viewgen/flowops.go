@@ -5,6 +5,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"math"
+	"unsafe"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -38,6 +39,10 @@ type flowMergeOp struct {
 	shape tensor.Shape
 	a     int
 	rest  [2]int
+	// The output memory, kept from one run to the next: the tape machine
+	// is done with a run's values before the next run starts.
+	buf32 []float32
+	buf64 []float64
 }
 
 func (*flowMergeOp) Arity() int { return 2 }
@@ -57,27 +62,51 @@ func (op *flowMergeOp) Do(in ...G.Value) (G.Value, error) {
 	if !ok1 || !ok2 {
 		return nil, fmt.Errorf("flow merge: unsupported values %T, %T", in[0], in[1])
 	}
-	out := tensor.New(tensor.WithShape(op.shape...), tensor.Of(x1.Dtype()))
 	n, hw := op.shape[0], op.shape[2]*op.shape[3]
-	switch dst := out.Data().(type) {
+	switch x1.Data().(type) {
 	case []float32:
 		a, aok := x1.Data().([]float32)
 		b, bok := x2.Data().([]float32)
 		if !aok || !bok || len(a) != n*hw || len(b) != 2*n*hw {
 			return nil, fmt.Errorf("flow merge: inputs %v and %v do not fit %v", x1.Shape(), x2.Shape(), op.shape)
 		}
-		flowMergeData(dst, a, b, n, hw, op.a, op.rest)
+		op.buf32 = reuseBuffer(op.buf32, 3*n*hw, a, b)
+		flowMergeData(op.buf32, a, b, n, hw, op.a, op.rest)
+		return tensor.New(tensor.WithShape(op.shape...), tensor.WithBacking(op.buf32)), nil
 	case []float64:
 		a, aok := x1.Data().([]float64)
 		b, bok := x2.Data().([]float64)
 		if !aok || !bok || len(a) != n*hw || len(b) != 2*n*hw {
 			return nil, fmt.Errorf("flow merge: inputs %v and %v do not fit %v", x1.Shape(), x2.Shape(), op.shape)
 		}
-		flowMergeData(dst, a, b, n, hw, op.a, op.rest)
-	default:
-		return nil, fmt.Errorf("flow merge: unsupported dtype %v", x1.Dtype())
+		op.buf64 = reuseBuffer(op.buf64, 3*n*hw, a, b)
+		flowMergeData(op.buf64, a, b, n, hw, op.a, op.rest)
+		return tensor.New(tensor.WithShape(op.shape...), tensor.WithBacking(op.buf64)), nil
 	}
-	return out, nil
+	return nil, fmt.Errorf("flow merge: unsupported dtype %v", x1.Dtype())
+}
+
+// reuseBuffer returns buf if it holds n elements and overlaps none of the
+// inputs (a run without a reset between runs could hand an op its own
+// output), and fresh memory otherwise.
+func reuseBuffer[T float32 | float64](buf []T, n int, in ...[]T) []T {
+	if len(buf) != n {
+		return make([]T, n)
+	}
+	var z T
+	size := uintptr(unsafe.Sizeof(z))
+	lo := uintptr(unsafe.Pointer(&buf[0]))
+	hi := lo + uintptr(n)*size
+	for _, s := range in {
+		if len(s) == 0 {
+			continue
+		}
+		a := uintptr(unsafe.Pointer(&s[0]))
+		if a < hi && lo < a+uintptr(len(s))*size {
+			return make([]T, n)
+		}
+	}
+	return buf
 }
 
 func flowMergeData[T float32 | float64](dst, x1, x2 []T, n, hw, a int, rest [2]int) {
@@ -89,8 +118,11 @@ func flowMergeData[T float32 | float64](dst, x1, x2 []T, n, hw, a int, rest [2]i
 	}
 }
 
-func (*flowMergeOp) ReturnsPtr() bool     { return false }
-func (*flowMergeOp) CallsExtern() bool    { return false }
+// In a cuda build the flow's ops run on the GPU (flowops_cuda.go), where
+// gorgonia hands an op preallocated device memory only if it says it returns
+// a pointer and calls an extern.
+func (*flowMergeOp) ReturnsPtr() bool     { return nn.CUDABuild() }
+func (*flowMergeOp) CallsExtern() bool    { return nn.CUDABuild() }
 func (*flowMergeOp) OverwritesInput() int { return -1 }
 
 func (op *flowMergeOp) WriteHash(h hash.Hash) {
@@ -210,8 +242,8 @@ func flowLeaky64(dst, x, src []float64, slope float64) {
 	}
 }
 
-func (flowLeakyOp) ReturnsPtr() bool     { return false }
-func (flowLeakyOp) CallsExtern() bool    { return false }
+func (flowLeakyOp) ReturnsPtr() bool     { return nn.CUDABuild() }
+func (flowLeakyOp) CallsExtern() bool    { return nn.CUDABuild() }
 func (flowLeakyOp) OverwritesInput() int { return -1 }
 
 func (op flowLeakyOp) WriteHash(h hash.Hash) {

@@ -1,0 +1,6 @@
+//go:build amd64 && !purego
+
+package nn
+
+//go:noescape
+func convDataRow32(nt int, rowoff *int32, b, w *float32, wstride int, out *float32, ostride int, nc, nv int)
