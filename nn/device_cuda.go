@@ -5,6 +5,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"gorgonia.org/cu"
@@ -73,4 +74,49 @@ func checkCUDA() error {
 	}
 	_, err := devices()
 	return err
+}
+
+// lockThread wires the calling goroutine to its thread until the returned
+// function is called: gorgonia's CUDA calls from the goroutine that runs a
+// machine assume the context they made current stays current.
+func lockThread() (unlock func()) {
+	runtime.LockOSThread()
+	return runtime.UnlockOSThread
+}
+
+// waitEngines returns once every CUDA engine of vm has finished starting:
+// gorgonia creates an engine's cuBLAS handle on the engine's own goroutine
+// after the machine is returned, and a matrix product that comes first
+// fails with NotInitialized. A no-op call through the engine's work queue
+// is served only after that.
+func waitEngines(vm G.VM) error {
+	m, ok := vm.(G.CUDAMachine)
+	if !ok {
+		return nil
+	}
+	engines := m.Engines()
+	for i := range engines {
+		if err := engines[i].Context().Do(func() error { return nil }); err != nil {
+			return fmt.Errorf("nn: starting CUDA engine %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// retained holds the machines of closed programs until the process exits.
+// Closing a gorgonia CUDA machine destroys its CUDA context, but gorgonia
+// leaves contexts current on the threads that used them, and an engine
+// started later on such a thread creates its cuBLAS handle in the dead
+// context (its first matrix product then fails with NotInitialized). So in
+// a cuda build Program.Close keeps the machine and its device memory.
+var retained struct {
+	sync.Mutex
+	vms []G.VM
+}
+
+func closeVM(vm G.VM) error {
+	retained.Lock()
+	retained.vms = append(retained.vms, vm)
+	retained.Unlock()
+	return nil
 }

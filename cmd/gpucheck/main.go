@@ -32,6 +32,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -99,6 +100,7 @@ type runFlags struct {
 	layers      nn.Layers
 	selected    string
 	out         string
+	cpuprofile  string
 }
 
 func parseRun(name string, args []string, batch, size, steps int) (*runFlags, error) {
@@ -113,6 +115,7 @@ func parseRun(name string, args []string, batch, size, steps int) (*runFlags, er
 	fs.Float64Var(&r.maxSeconds, "max-seconds", 0, "stop timing once this many seconds have passed, after at least one timed step (0: no limit)")
 	fs.Uint64Var(&r.seed, "seed", 1, "seed of the weights and the batch")
 	fs.StringVar(&r.out, "out", "", "output file (dump)")
+	fs.StringVar(&r.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -388,6 +391,23 @@ func (r *runFlags) enough(start time.Time, timed int) bool {
 	return timed >= r.steps || (r.maxSeconds > 0 && timed > 0 && time.Since(start).Seconds() > r.maxSeconds)
 }
 
+// profile starts a CPU profile when -cpuprofile was given; the returned
+// function stops it.
+func (r *runFlags) profile() (stop func(), err error) {
+	if r.cpuprofile == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(r.cpuprofile)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 // timings prints one line per timed step and a summary line.
 func timings(what string, r *runFlags, times []float64, extra string) {
 	sorted := append([]float64(nil), times...)
@@ -410,6 +430,11 @@ func benchRef(args []string) error {
 		return err
 	}
 	defer s.prog.Close()
+	stop, err := r.profile()
+	if err != nil {
+		return err
+	}
+	defer stop()
 	var times []float64
 	begin := time.Now()
 	for i := 0; !r.enough(begin, len(times)); i++ {
@@ -493,6 +518,11 @@ func benchGame(args []string) error {
 	}
 	defer gm.Close()
 	feed := newRandomFeed(r.batch*3*r.size*r.size, r.seed)
+	stop, err := r.profile()
+	if err != nil {
+		return err
+	}
+	defer stop()
 	var times []float64
 	var last []games.Row
 	begin := time.Now()

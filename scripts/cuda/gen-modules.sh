@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compiles gorgonia's CUDA kernels ("cuda modules/src/*.cu" of the gorgonia
-# module in go.mod) to PTX with the unpacked nvcc 11.8 of fetch.sh, and
+# module in go.mod) and the package's own (nn/cuda/*.cu) to PTX with the unpacked nvcc 11.8 of fetch.sh, and
 # writes nn/device_cuda_modules.go (cuda tag only, ignored by git), which
 # registers them with gorgonia at start-up. Without that file every
 # gorgonia op falls back to CPU code on device memory.
@@ -31,6 +31,12 @@ for cu in "$gorgonia/cuda modules/src"/*.cu; do
 	"$nvcc" -ccbin "$host" -allow-unsupported-compiler -arch="compute_$arch" -ptx \
 		-fmad=false -ftz=false -prec-div=true -prec-sqrt=true \
 		-o "$ptx/$name.ptx" "$cu"
+done
+# the package's own kernels, with the same flags
+for cu in nn/cuda/*.cu; do
+	"$nvcc" -ccbin "$host" -allow-unsupported-compiler -arch="compute_$arch" -ptx \
+		-fmad=false -ftz=false -prec-div=true -prec-sqrt=true \
+		-o "$ptx/$(basename "$cu" .cu).ptx" "$cu"
 done
 go run scripts/cuda/ptxgen.go -pkg nn -arch "compute_$arch, $(gorgonia=${gorgonia##*/}; echo "$gorgonia")" \
 	-o nn/device_cuda_modules.go "$ptx"/*.ptx
