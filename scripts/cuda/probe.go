@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"unsafe"
 
@@ -29,6 +30,9 @@ import (
 )
 
 func main() {
+	// The context made current below belongs to this thread: without the
+	// lock the goroutine can move and its next call fail with InvalidContext.
+	runtime.LockOSThread()
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Println("probe: FAILED:", err)
 		os.Exit(1)
