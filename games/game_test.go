@@ -58,6 +58,11 @@ func colourBatch(rng *rand.Rand, n int) ([]float32, []int) {
 
 func newTestGame(t *testing.T, kind string, infoW, clsW float64) (*Game, *rand.Rand) {
 	t.Helper()
+	return newTestGameLayers(t, kind, infoW, clsW, "")
+}
+
+func newTestGameLayers(t *testing.T, kind string, infoW, clsW float64, layers nn.Layers) (*Game, *rand.Rand) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 7))
 	est, err := contrast.NewEstimator(tensor.Float32, contrast.EstimatorConfig{
 		F1: contrast.ModelConfig{InChannels: 1, Width: 4, EmbedDim: 16},
@@ -78,7 +83,7 @@ func newTestGame(t *testing.T, kind string, infoW, clsW float64) (*Game, *rand.R
 	estP := &Player{Name: "estimator", Params: est.Params().Learnable(), Opt: estOpt, Sign: -1, MaxFailures: 2}
 	genP := &Player{Name: "generator", Params: genParams.Learnable(), Opt: genOpt, Sign: 1, MaxFailures: 2}
 	gm, err := New(Settings{Kind: kind, InfoW: infoW, ClsW: clsW, Batch: tBatch, LabelledBatch: 8, Classes: 3,
-		Channels: 3, Size: tSize, V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: 1},
+		Channels: 3, Size: tSize, V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: 1, Layers: layers},
 		gen, est, heads, estP, genP)
 	require.NoError(t, err)
 	t.Cleanup(gm.Close)
@@ -223,4 +228,44 @@ func TestGuardRestoresAfterABadUpdate(t *testing.T) {
 	assert.Equal(t, stT, gotT, "the moments are restored")
 	assert.Equal(t, stM["step"], gotM["step"], "the step count is restored")
 	assert.Equal(t, 1, gm.Estimator.Failures)
+}
+
+// The fused and the composed layer sets play the same game: both players'
+// losses agree step for step, updates included.
+func TestLayerSetsPlayTheSameGame(t *testing.T) {
+	var losses [2][]float64
+	for i, layers := range []nn.Layers{nn.LayersFused, nn.LayersComposed} {
+		gm, rng := newTestGameLayers(t, SemiSupervised, 1, 1, layers)
+		x, labels := colourBatch(rng, tBatch)
+		xl := x[:8*3*tSize*tSize]
+		for s := 0; s < 3; s++ {
+			row, err := gm.EstimatorStep(s, x, nil)
+			require.NoError(t, err)
+			losses[i] = append(losses[i], row["loss"].(float64))
+			row, err = gm.GeneratorStep(s, x, xl, labels[:8])
+			require.NoError(t, err)
+			losses[i] = append(losses[i], row["loss"].(float64))
+		}
+	}
+	assert.InDeltaSlice(t, losses[0], losses[1], 1e-4)
+}
+
+func TestUnknownLayerSet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	est, err := contrast.NewEstimator(tensor.Float32, contrast.EstimatorConfig{
+		F1: contrast.ModelConfig{InChannels: 1, Width: 4, EmbedDim: 16},
+		F2: contrast.ModelConfig{InChannels: 2, Width: 4, EmbedDim: 16},
+	}, rng)
+	require.NoError(t, err)
+	gen := newMixGen(rng)
+	opt, err := nn.NewAdam(nn.AdamConfig{LR: 1e-3}, nn.Group{Params: est.Params()})
+	require.NoError(t, err)
+	gopt, err := nn.NewAdam(nn.AdamConfig{LR: 1e-3}, nn.Group{Params: gen.Params()})
+	require.NoError(t, err)
+	_, err = New(Settings{Kind: Unsupervised, InfoW: 1, Batch: tBatch, Channels: 3, Size: tSize,
+		V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: 1, Layers: "tpu"}, gen, est, nil,
+		&Player{Name: "estimator", Params: est.Params().Learnable(), Opt: opt, Sign: -1},
+		&Player{Name: "generator", Params: gen.Params().Learnable(), Opt: gopt, Sign: 1})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown layer set "tpu"`)
 }

@@ -34,9 +34,17 @@
 // and give results that do not depend on the number of cores. Compile
 // marks skipped every backward op whose result nothing reads (the filter
 // gradients of a model the program does not step, the input gradient of a
-// layer whose input is detached), so that it costs nothing at run time. Their float32 inner loops are AVX2/FMA assembly,
-// chosen at start-up when the CPU supports it (the purego build tag or a
-// CPU without AVX2 selects the portable Go loops). Graph.UseComposedOps
-// switches a graph back to gorgonia's stock ops, the reference the fused
-// ops are tested against.
+// layer whose input is detached), so that it costs nothing at run time.
+// Their float32 inner loops are AVX2/FMA assembly, chosen at start-up when
+// the CPU supports it (the purego build tag or a CPU without AVX2 selects
+// the portable Go loops).
+//
+// These ops are one of three layer sets (Layers, Graph.UseLayers): fused,
+// the default; composed, gorgonia's stock ops, the reference the fused ops
+// are tested against; and cudnn, in a binary built with the cuda tag, where
+// it is the default and every graph runs on the GPU: convolution, batch
+// norm, ReLU and pooling as cuDNN ops, and CUDA kernels of the package for
+// the other ops that move large tensors (scripts/cuda/README.md). Values
+// leave a graph through watch ops (Graph.Watch), gradients included, which
+// is also what makes them readable when they were computed on the GPU.
 package nn
