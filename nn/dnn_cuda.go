@@ -92,6 +92,20 @@ func dnnCall(extern G.External, dev G.Device, f func(*cudnn.Context) error) erro
 	return f(m.CUDNNContexts()[int(dev)])
 }
 
+// run is the body of every CUDADo: f gets the device memory of vals (the
+// op's inputs it reads and its output, in the order given) and runs with
+// the cuDNN handle (dnnCall); errors name the op, and the output is out.
+func (op *dnnOp) run(extern G.External, dev G.Device, f func(*cudnn.Context, []cudnn.Memory) error, vals ...G.Value) (G.Value, error) {
+	m, err := mems(vals...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op.name, err)
+	}
+	if err := dnnCall(extern, dev, func(ctx *cudnn.Context) error { return f(ctx, m) }); err != nil {
+		return nil, fmt.Errorf("%s: %w", op.name, err)
+	}
+	return vals[len(vals)-1], nil
+}
+
 // deviceAlloc allocates n elements of dtype dt in the current context.
 func deviceAlloc(n int, dt tensor.Dtype) (devPtr, error) {
 	p, err := cu.MemAlloc(int64(n) * int64(dt.Size()))
@@ -189,12 +203,8 @@ func (op *dnnConvOp) Type() hm.Type {
 func (op *dnnConvOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.c.g.outShape(), nil }
 
 func (op *dnnConvOp) CUDADo(extern G.External, dev G.Device, prealloc G.Value, in ...G.Value) (G.Value, error) {
-	m, err := mems(append(in, prealloc)...)
-	if err != nil {
-		return nil, err
-	}
-	y := m[len(m)-1]
-	err = dnnCall(extern, dev, func(ctx *cudnn.Context) error {
+	return op.run(extern, dev, func(ctx *cudnn.Context, m []cudnn.Memory) error {
+		y := m[len(m)-1]
 		if err := op.c.describe(op.dataType()); err != nil {
 			return err
 		}
@@ -206,11 +216,7 @@ func (op *dnnConvOp) CUDADo(extern G.External, dev G.Device, prealloc G.Value, i
 			return ctx.AddTensor(1, c.bias, m[2], 1, c.y, y)
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op.name, err)
-	}
-	return prealloc, nil
+	}, append(in[:len(in):len(in)], prealloc)...)
 }
 
 func (op *dnnConvOp) DiffWRT(n int) []bool {
@@ -255,21 +261,13 @@ func (op *dnnConvDataOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *dnnConvDataOp) CUDADo(extern G.External, dev G.Device, prealloc G.Value, in ...G.Value) (G.Value, error) {
-	m, err := mems(in[0], in[1], prealloc)
-	if err != nil {
-		return nil, err
-	}
-	err = dnnCall(extern, dev, func(ctx *cudnn.Context) error {
+	return op.run(extern, dev, func(ctx *cudnn.Context, m []cudnn.Memory) error {
 		if err := op.c.describe(op.dataType()); err != nil {
 			return err
 		}
 		c := op.c
 		return ctx.ConvolutionBackwardData(1, c.w, m[0], c.y, m[1], c.conv, cudnn.ConvolutionBwdDataAlgo0, devPtr(0), 0, 0, c.x, m[2])
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op.name, err)
-	}
-	return prealloc, nil
+	}, in[0], in[1], prealloc)
 }
 
 // dnnConvFilterOp is (x, dy) → dw.
@@ -287,21 +285,13 @@ func (op *dnnConvFilterOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *dnnConvFilterOp) CUDADo(extern G.External, dev G.Device, prealloc G.Value, in ...G.Value) (G.Value, error) {
-	m, err := mems(in[0], in[1], prealloc)
-	if err != nil {
-		return nil, err
-	}
-	err = dnnCall(extern, dev, func(ctx *cudnn.Context) error {
+	return op.run(extern, dev, func(ctx *cudnn.Context, m []cudnn.Memory) error {
 		if err := op.c.describe(op.dataType()); err != nil {
 			return err
 		}
 		c := op.c
 		return ctx.ConvolutionBackwardFilter(1, c.x, m[0], c.y, m[1], c.conv, cudnn.ConvolutionBwdFilterAlgo0, devPtr(0), 0, 0, c.w, m[2])
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op.name, err)
-	}
-	return prealloc, nil
+	}, in[0], in[1], prealloc)
 }
 
 // dnnConvBiasOp is dy → db.
@@ -318,20 +308,12 @@ func (op *dnnConvBiasOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *dnnConvBiasOp) CUDADo(extern G.External, dev G.Device, prealloc G.Value, in ...G.Value) (G.Value, error) {
-	m, err := mems(in[0], prealloc)
-	if err != nil {
-		return nil, err
-	}
-	err = dnnCall(extern, dev, func(ctx *cudnn.Context) error {
+	return op.run(extern, dev, func(ctx *cudnn.Context, m []cudnn.Memory) error {
 		if err := op.c.describe(op.dataType()); err != nil {
 			return err
 		}
 		return ctx.ConvolutionBackwardBias(1, op.c.y, m[0], 0, op.c.bias, m[1])
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op.name, err)
-	}
-	return prealloc, nil
+	}, in[0], prealloc)
 }
 
 func dnnConv2d(g *Graph, x, w, b *G.Node, k, stride, pad int) *G.Node {
@@ -387,20 +369,12 @@ func (op *dnnPoolOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op
 func (*dnnPoolOp) DiffWRT(int) []bool                                { return []bool{true} }
 
 func (op *dnnPoolOp) CUDADo(extern G.External, dev G.Device, prealloc G.Value, in ...G.Value) (G.Value, error) {
-	m, err := mems(in[0], prealloc)
-	if err != nil {
-		return nil, err
-	}
-	err = dnnCall(extern, dev, func(ctx *cudnn.Context) error {
+	return op.run(extern, dev, func(ctx *cudnn.Context, m []cudnn.Memory) error {
 		if err := op.describe(); err != nil {
 			return err
 		}
 		return ctx.PoolingForward(op.pool, 1, op.x, m[0], 0, op.y, m[1])
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op.name, err)
-	}
-	return prealloc, nil
+	}, in[0], prealloc)
 }
 
 func (op *dnnPoolOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
@@ -426,21 +400,13 @@ func (op *dnnPoolBackOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *dnnPoolBackOp) CUDADo(extern G.External, dev G.Device, prealloc G.Value, in ...G.Value) (G.Value, error) {
-	m, err := mems(in[0], in[1], in[2], prealloc)
-	if err != nil {
-		return nil, err
-	}
 	f := op.fwd
-	err = dnnCall(extern, dev, func(ctx *cudnn.Context) error {
+	return op.run(extern, dev, func(ctx *cudnn.Context, m []cudnn.Memory) error {
 		if err := f.describe(); err != nil {
 			return err
 		}
 		return ctx.PoolingBackward(f.pool, 1, f.y, m[1], f.y, m[2], f.x, m[0], 0, f.x, m[3])
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op.name, err)
-	}
-	return prealloc, nil
+	}, in[0], in[1], in[2], prealloc)
 }
 
 func dnnMaxPool2d(g *Graph, x *G.Node, k, stride, pad int) *G.Node {
@@ -490,20 +456,12 @@ func (op *dnnReLUOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op
 func (*dnnReLUOp) DiffWRT(int) []bool                                { return []bool{true} }
 
 func (op *dnnReLUOp) CUDADo(extern G.External, dev G.Device, prealloc G.Value, in ...G.Value) (G.Value, error) {
-	m, err := mems(in[0], prealloc)
-	if err != nil {
-		return nil, err
-	}
-	err = dnnCall(extern, dev, func(ctx *cudnn.Context) error {
+	return op.run(extern, dev, func(ctx *cudnn.Context, m []cudnn.Memory) error {
 		if err := op.describe(); err != nil {
 			return err
 		}
 		return ctx.ActivationForward(op.act, 1, op.desc, m[0], 0, op.desc, m[1])
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op.name, err)
-	}
-	return prealloc, nil
+	}, in[0], prealloc)
 }
 
 func (op *dnnReLUOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
@@ -529,21 +487,13 @@ func (op *dnnReLUBackOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *dnnReLUBackOp) CUDADo(extern G.External, dev G.Device, prealloc G.Value, in ...G.Value) (G.Value, error) {
-	m, err := mems(in[0], in[1], in[2], prealloc)
-	if err != nil {
-		return nil, err
-	}
 	f := op.fwd
-	err = dnnCall(extern, dev, func(ctx *cudnn.Context) error {
+	return op.run(extern, dev, func(ctx *cudnn.Context, m []cudnn.Memory) error {
 		if err := f.describe(); err != nil {
 			return err
 		}
 		return ctx.ActivationBackward(f.act, 1, f.desc, m[1], f.desc, m[2], f.desc, m[0], 0, f.desc, m[3])
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op.name, err)
-	}
-	return prealloc, nil
+	}, in[0], in[1], in[2], prealloc)
 }
 
 func dnnReLU(g *Graph, x *G.Node) *G.Node {
@@ -601,23 +551,15 @@ func (op *dnnBNOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.b
 func (*dnnBNOp) DiffWRT(int) []bool                                { return []bool{true, true, true} }
 
 func (op *dnnBNOp) CUDADo(extern G.External, dev G.Device, prealloc G.Value, in ...G.Value) (G.Value, error) {
-	m, err := mems(in[0], in[1], in[2], prealloc)
-	if err != nil {
-		return nil, err
-	}
 	b := op.bn
-	err = dnnCall(extern, dev, func(ctx *cudnn.Context) error {
+	return op.run(extern, dev, func(ctx *cudnn.Context, m []cudnn.Memory) error {
 		if err := b.describe(op.dt); err != nil {
 			return err
 		}
 		// running statistics are the layer's business (on the host)
 		return ctx.BatchNormalizationForwardTraining(cudnn.Spatial, 1, 0, b.x, m[0], b.x, m[3], b.p, m[1], m[2],
 			1, devPtr(0), devPtr(0), b.eps, b.saved, b.half(b.saved, 1, op.dt))
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op.name, err)
-	}
-	return prealloc, nil
+	}, in[0], in[1], in[2], prealloc)
 }
 
 func (op *dnnBNOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
@@ -651,22 +593,14 @@ func (op *dnnBNBackOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *dnnBNBackOp) CUDADo(extern G.External, dev G.Device, prealloc G.Value, in ...G.Value) (G.Value, error) {
-	m, err := mems(in[0], in[1], in[2], prealloc)
-	if err != nil {
-		return nil, err
-	}
 	b := op.bn
-	err = dnnCall(extern, dev, func(ctx *cudnn.Context) error {
+	return op.run(extern, dev, func(ctx *cudnn.Context, m []cudnn.Memory) error {
 		if err := b.describe(op.dt); err != nil {
 			return err
 		}
 		return ctx.BatchNormalizationBackward(cudnn.Spatial, 1, 0, 1, 0, b.x, m[0], b.x, m[2], b.x, m[3], b.p, m[1],
 			b.grads, b.half(b.grads, 1, op.dt), b.eps, b.saved, b.half(b.saved, 1, op.dt))
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op.name, err)
-	}
-	return prealloc, nil
+	}, in[0], in[1], in[2], prealloc)
 }
 
 // dnnBNParamOp is dx → dγ (which 0) or dβ (which 1), copied from where
@@ -685,18 +619,11 @@ func (op *dnnBNParamOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *dnnBNParamOp) CUDADo(extern G.External, dev G.Device, prealloc G.Value, in ...G.Value) (G.Value, error) {
-	dst, err := memOf(prealloc)
-	if err != nil {
-		return nil, err
-	}
 	b := op.bn
-	err = dnnCall(extern, dev, func(ctx *cudnn.Context) error {
+	return op.run(extern, dev, func(ctx *cudnn.Context, m []cudnn.Memory) error {
+		dst := m[0]
 		return copyDevice(ctx, op.dataType(), b.shape[1], b.half(b.grads, op.which, op.dt), dst)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op.name, err)
-	}
-	return prealloc, nil
+	}, prealloc)
 }
 
 // dnnBNStatsOp is y → (2, C): the batch mean and inverse deviation that the
@@ -714,18 +641,11 @@ func (op *dnnBNStatsOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *dnnBNStatsOp) CUDADo(extern G.External, dev G.Device, prealloc G.Value, in ...G.Value) (G.Value, error) {
-	dst, err := memOf(prealloc)
-	if err != nil {
-		return nil, err
-	}
 	b := op.bn
-	err = dnnCall(extern, dev, func(ctx *cudnn.Context) error {
+	return op.run(extern, dev, func(ctx *cudnn.Context, m []cudnn.Memory) error {
+		dst := m[0]
 		return copyDevice(ctx, op.dataType(), 2*b.shape[1], b.saved, dst)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op.name, err)
-	}
-	return prealloc, nil
+	}, prealloc)
 }
 
 // dnnBatchNorm returns the normalised x and a node holding the batch mean
