@@ -56,6 +56,18 @@ func colourBatch(rng *rand.Rand, n int) ([]float32, []int) {
 	return x, labels
 }
 
+// newTestEstimator is the small estimator of the game tests: f1 on one
+// channel, f2 on two, width 4, 16-dimensional embeddings.
+func newTestEstimator(t *testing.T, rng *rand.Rand) *contrast.Estimator {
+	t.Helper()
+	est, err := contrast.NewEstimator(tensor.Float32, contrast.EstimatorConfig{
+		F1: contrast.ModelConfig{InChannels: 1, Width: 4, EmbedDim: 16},
+		F2: contrast.ModelConfig{InChannels: 2, Width: 4, EmbedDim: 16},
+	}, rng)
+	require.NoError(t, err)
+	return est
+}
+
 func newTestGame(t *testing.T, kind string, infoW, clsW float64) (*Game, *rand.Rand) {
 	t.Helper()
 	return newTestGameLayers(t, kind, infoW, clsW, "")
@@ -64,11 +76,7 @@ func newTestGame(t *testing.T, kind string, infoW, clsW float64) (*Game, *rand.R
 func newTestGameLayers(t *testing.T, kind string, infoW, clsW float64, layers nn.Layers) (*Game, *rand.Rand) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 7))
-	est, err := contrast.NewEstimator(tensor.Float32, contrast.EstimatorConfig{
-		F1: contrast.ModelConfig{InChannels: 1, Width: 4, EmbedDim: 16},
-		F2: contrast.ModelConfig{InChannels: 2, Width: 4, EmbedDim: 16},
-	}, rng)
-	require.NoError(t, err)
+	est := newTestEstimator(t, rng)
 	gen := newMixGen(rng)
 	heads, err := NewHeads(tensor.Float32, 1, 2, 4, 3, rng)
 	require.NoError(t, err)
@@ -252,11 +260,7 @@ func TestLayerSetsPlayTheSameGame(t *testing.T) {
 
 func TestUnknownLayerSet(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
-	est, err := contrast.NewEstimator(tensor.Float32, contrast.EstimatorConfig{
-		F1: contrast.ModelConfig{InChannels: 1, Width: 4, EmbedDim: 16},
-		F2: contrast.ModelConfig{InChannels: 2, Width: 4, EmbedDim: 16},
-	}, rng)
-	require.NoError(t, err)
+	est := newTestEstimator(t, rng)
 	gen := newMixGen(rng)
 	opt, err := nn.NewAdam(nn.AdamConfig{LR: 1e-3}, nn.Group{Params: est.Params()})
 	require.NoError(t, err)
