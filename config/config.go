@@ -11,6 +11,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/learnviews/learnviews/registry"
 )
 
 // Config is every setting of a run. Keys are the lower-case, dotted paths
@@ -33,7 +35,14 @@ type Config struct {
 	Stage2      Stage2    `yaml:"stage2" mapstructure:"stage2"`
 	Eval        Eval      `yaml:"eval" mapstructure:"eval"`
 	Run         Run       `yaml:"run" mapstructure:"run"`
+
+	// Deprecations says which old values Load rewrote (a renamed game
+	// kind, say): one message each, for the user to see.
+	Deprecations []string `yaml:"-" mapstructure:"-"`
 }
+
+// NoGenerator is the generator.kind of a run on fixed views.
+const NoGenerator = "none"
 
 // Data selects the images.
 type Data struct {
@@ -56,7 +65,7 @@ type Views struct {
 
 // Generator is the learned flow g; kind none means fixed views.
 type Generator struct {
-	Kind       string `yaml:"kind" mapstructure:"kind"`               // none, vp, nvp
+	Kind       string `yaml:"kind" mapstructure:"kind"`               // none, or a registered generator: vp, nvp
 	InputSpace string `yaml:"input_space" mapstructure:"input_space"` // colour space g reads: rgb, ydbdr, ...
 	Blocks     int    `yaml:"blocks" mapstructure:"blocks"`
 	Hidden     int    `yaml:"hidden" mapstructure:"hidden"`
@@ -66,7 +75,7 @@ type Generator struct {
 
 // Encoder sizes f1 and f2.
 type Encoder struct {
-	Arch       string `yaml:"arch" mapstructure:"arch"` // convnet, resnet10, resnet18
+	Arch       string `yaml:"arch" mapstructure:"arch"` // a registered encoder: convnet, resnet10, resnet18
 	Width      int    `yaml:"width" mapstructure:"width"`
 	EmbedDim   int    `yaml:"embed_dim" mapstructure:"embed_dim"`
 	HeadHidden int    `yaml:"head_hidden" mapstructure:"head_hidden"`
@@ -74,14 +83,14 @@ type Encoder struct {
 
 // Critic is h and the bound.
 type Critic struct {
-	Kind  string  `yaml:"kind" mapstructure:"kind"` // cosine, bilinear
+	Kind  string  `yaml:"kind" mapstructure:"kind"` // a registered critic: cosine, bilinear
 	Tau   float64 `yaml:"tau" mapstructure:"tau"`
-	Bound string  `yaml:"bound" mapstructure:"bound"` // symmetric, infonce, dv
+	Bound string  `yaml:"bound" mapstructure:"bound"` // a registered bound: symmetric, infonce, dv
 }
 
 // Game is the minimax schedule.
 type Game struct {
-	Kind           string  `yaml:"kind" mapstructure:"kind"` // contrastive, unsupervised, semisupervised, supervised
+	Kind           string  `yaml:"kind" mapstructure:"kind"` // a registered game: contrastive, unsupervised, semisupervised, supervised-views, supervised-encoder
 	InfoW          float64 `yaml:"info_w" mapstructure:"info_w"`
 	ClsW           float64 `yaml:"cls_w" mapstructure:"cls_w"`
 	EstimatorSteps int     `yaml:"estimator_steps" mapstructure:"estimator_steps"` // per generator step
@@ -157,21 +166,41 @@ func Default() Config {
 	}
 }
 
-// Known values of the enumerated keys.
+// Known values of the enumerated keys that config owns. The names of
+// encoders, critics, bounds, generators, games, colour spaces and data
+// sets belong to registries (package registry) in the packages that build
+// them; Validate checks them against the registries the program links.
 var (
-	DataNames   = []string{"fashion-photos", "cmnist", "stl10", "cifar10", "folder"}
-	GenKinds    = []string{"none", "vp", "nvp"}
-	Kernel3x3s  = []string{"none", "first", "last"}
-	Archs       = []string{"convnet", "resnet10", "resnet18"}
-	CriticKinds = []string{"cosine", "bilinear"}
-	Bounds      = []string{"symmetric", "infonce", "dv"}
-	GameKinds   = []string{"contrastive", "unsupervised", "semisupervised", "supervised"}
-	Schedules   = []string{"constant", "step", "cosine"}
-	Dtypes      = []string{"float32", "float64"}
-	Devices     = []string{"auto", "cpu", "cuda"}
-	Scales      = []string{"default", "small"}
-	Tables      = []string{"", "cmnist", "learned-views"}
+	Kernel3x3s = []string{"none", "first", "last"}
+	Schedules  = []string{"constant", "step", "cosine"}
+	Dtypes     = []string{"float32", "float64"}
+	Devices    = []string{"auto", "cpu", "cuda"}
+	Scales     = []string{"default", "small"}
+	Tables     = []string{"", "cmnist", "learned-views"}
 )
+
+// registered is the check of a key whose names a registry owns: the value
+// must be registered (or be one of extra). A registry that the program
+// does not link checks nothing.
+func registered(key, v string, extra ...string) error {
+	names, ok := registry.Names(key)
+	if !ok || slices.Contains(names, v) || slices.Contains(extra, v) {
+		return nil
+	}
+	return &ValueError{key, fmt.Sprintf("%q", v), "want one of " + strings.Join(append(extra, names...), ", ")}
+}
+
+// migrate rewrites values that were renamed, noting each in Deprecations.
+func (c *Config) migrate() {
+	if c.Game.Kind == "supervised" {
+		to, what := "supervised-views", "a view generator learned from labels alone (Table 5)"
+		if c.Generator.Kind == NoGenerator {
+			to, what = "supervised-encoder", "the supervised encoder baseline (Table 4)"
+		}
+		c.Game.Kind = to
+		c.Deprecations = append(c.Deprecations, fmt.Sprintf(`game.kind "supervised" is deprecated: it is now %q (%s)`, to, what))
+	}
+}
 
 // ValueError is a bad value of a key.
 type ValueError struct {
@@ -212,25 +241,26 @@ func (c *Config) Validate() error {
 	}
 	checks := []error{
 		oneOf("scale", c.Scale, Scales),
-		oneOf("data.name", c.Data.Name, DataNames),
+		registered("data.name", c.Data.Name),
 		positive("data.size", float64(c.Data.Size)),
 		nonNeg("data.train", float64(c.Data.Train)),
 		nonNeg("data.test", float64(c.Data.Test)),
 		nonNeg("data.labelled", float64(c.Data.Labelled)),
 		nonNeg("data.workers", float64(c.Data.Workers)),
 		positive("data.frames", float64(c.Data.Frames)),
-		oneOf("generator.kind", c.Generator.Kind, GenKinds),
+		registered("generator.kind", c.Generator.Kind, NoGenerator),
+		registered("generator.input_space", c.Generator.InputSpace),
 		positive("generator.blocks", float64(c.Generator.Blocks)),
 		positive("generator.hidden", float64(c.Generator.Hidden)),
 		oneOf("generator.kernel3x3", c.Generator.Kernel3x3, Kernel3x3s),
-		oneOf("encoder.arch", c.Encoder.Arch, Archs),
+		registered("encoder.arch", c.Encoder.Arch),
 		positive("encoder.width", float64(c.Encoder.Width)),
 		positive("encoder.embed_dim", float64(c.Encoder.EmbedDim)),
 		nonNeg("encoder.head_hidden", float64(c.Encoder.HeadHidden)),
-		oneOf("critic.kind", c.Critic.Kind, CriticKinds),
+		registered("critic.kind", c.Critic.Kind),
 		positive("critic.tau", c.Critic.Tau),
-		oneOf("critic.bound", c.Critic.Bound, Bounds),
-		oneOf("game.kind", c.Game.Kind, GameKinds),
+		registered("critic.bound", c.Critic.Bound),
+		registered("game.kind", c.Game.Kind),
 		nonNeg("game.info_w", c.Game.InfoW),
 		nonNeg("game.cls_w", c.Game.ClsW),
 		positive("game.estimator_steps", float64(c.Game.EstimatorSteps)),
@@ -276,12 +306,12 @@ func (c *Config) Validate() error {
 			return &ValueError{fmt.Sprintf("optim.milestones[%d]", i), m, "milestones are fractions of the steps, in (0, 1)"}
 		}
 	}
-	if c.Game.Batch > 0 && c.Game.LabelledBatch > c.Data.Labelled && c.Data.Labelled > 0 && c.Game.Kind != "contrastive" && c.Game.Kind != "unsupervised" {
+	if c.Game.Batch > 0 && c.Game.LabelledBatch > c.Data.Labelled && c.Data.Labelled > 0 && (c.Game.Kind == "semisupervised" || c.Game.Kind == "supervised-views") {
 		return &ValueError{"game.labelled_batch", c.Game.LabelledBatch, fmt.Sprintf("must not exceed data.labelled (%d)", c.Data.Labelled)}
 	}
-	if c.Game.Kind == "supervised" && c.Generator.Kind == "none" && c.Data.Name != "cmnist" {
-		return &ValueError{"game.kind", `"supervised"`, "with generator.kind none, the supervised game is the supervised baseline of Table 4 and needs data.name cmnist; " +
-			"for a supervised view generator set generator.kind vp or nvp"}
+	if c.Game.Kind == "supervised-encoder" && c.Data.Name != "cmnist" {
+		return &ValueError{"game.kind", `"supervised-encoder"`, "the supervised encoder is the baseline of the Colorful-Moving-MNIST table (Table 4) and needs data.name cmnist; " +
+			"for a view generator learned from labels set game.kind supervised-views"}
 	}
 	if err := checkSettings("small", c.Small, false); err != nil {
 		return err

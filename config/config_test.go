@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/learnviews/learnviews/registry"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -54,6 +56,17 @@ func TestPrecedence(t *testing.T) {
 	assert.True(t, c.Generator.Identity)
 }
 
+// gameKinds stands in for the registry of package games, which this test
+// binary does not link: Validate checks names against the registry of the
+// key, whatever package declares it.
+var gameKinds = registry.New[struct{}]("game.kind")
+
+func init() {
+	for _, k := range []string{"contrastive", "unsupervised", "semisupervised", "supervised-views", "supervised-encoder"} {
+		gameKinds.Register(k, "", struct{}{})
+	}
+}
+
 func TestBadInputNamesTheKey(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
@@ -100,4 +113,16 @@ func TestYAMLRoundTrip(t *testing.T) {
 	assert.Equal(t, c, again, "a printed config loads back to itself")
 	assert.Contains(t, Keys(), "optim.generator_lr")
 	assert.Equal(t, "LEARNVIEWS_OPTIM_GENERATOR_LR", EnvName("optim.generator_lr"))
+}
+
+// An old value is rewritten to its new name, with a message to show.
+func TestDeprecatedSupervisedKind(t *testing.T) {
+	c, err := Load(Sources{Profile: "table-learned-views", Set: []string{"game.kind=supervised", "game.info_w=0"}})
+	require.NoError(t, err)
+	assert.Equal(t, "supervised-views", c.Game.Kind)
+	require.Len(t, c.Deprecations, 1)
+	assert.Contains(t, c.Deprecations[0], `"supervised" is deprecated`)
+	c, err = Load(Sources{Profile: "cmnist", Set: []string{"game.kind=supervised", "generator.kind=none"}})
+	require.NoError(t, err)
+	assert.Equal(t, "supervised-encoder", c.Game.Kind)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -180,6 +181,7 @@ func load(src Sources, small []string) (Config, error) {
 	if err := v.UnmarshalExact(&c); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
+	c.migrate()
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -296,3 +298,33 @@ func flatten(m map[string]any, prefix string) map[string]any {
 
 // YAML returns the configuration as YAML, every key present.
 func (c Config) YAML() ([]byte, error) { return yaml.Marshal(c) }
+
+// DiffYAML names the first key (in sorted order) whose value differs
+// between two resolved configurations written by YAML, as
+// "key = old (now new)", or returns "" when they agree.
+func DiffYAML(a, b []byte) string {
+	var ma, mb map[string]any
+	if yaml.Unmarshal(a, &ma) != nil || yaml.Unmarshal(b, &mb) != nil {
+		if bytes.Equal(a, b) {
+			return ""
+		}
+		return "another configuration"
+	}
+	fa, fb := flatten(ma, ""), flatten(mb, "")
+	keys := make([]string, 0, len(fa)+len(fb))
+	for k := range fa {
+		keys = append(keys, k)
+	}
+	for k := range fb {
+		if _, ok := fa[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !reflect.DeepEqual(fa[k], fb[k]) {
+			return fmt.Sprintf("%s = %v (now %v)", k, fa[k], fb[k])
+		}
+	}
+	return ""
+}

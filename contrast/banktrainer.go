@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/learnviews/learnviews/nn"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/nn"
 )
 
 // BankTrainer trains an estimator with memory-bank negatives, as CMC does:

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/learnviews/learnviews/nn"
 	G "gorgonia.org/gorgonia"
+
+	"github.com/learnviews/learnviews/nn"
+	"github.com/learnviews/learnviews/registry"
 )
 
 // Bound is a mutual-information bound built into a graph: the loss that the
@@ -112,4 +114,17 @@ func DonskerVaradhan(g *nn.Graph, scores *G.Node) *Bound {
 	marginal := nn.AddScalar(g, nn.MeanAxis(g, all, 0), -math.Log(float64(n*(n-1))))
 	mi := nn.Sub(g, joint, marginal)
 	return newBound(g, nn.Neg(g, mi), mi, n, math.Inf(1))
+}
+
+// BoundFunc builds a bound over a score matrix (N, N) whose diagonal holds
+// the positives.
+type BoundFunc func(g *nn.Graph, scores *G.Node) *Bound
+
+// Bounds holds the bounds by the names critic.bound takes.
+var Bounds = registry.New[BoundFunc]("critic.bound")
+
+func init() {
+	Bounds.Register("symmetric", "InfoNCE in both directions, L(1→2) + L(2→1); I_NCE = log N − L/2 (the paper's training loss)", SymmetricInfoNCE)
+	Bounds.Register("infonce", "InfoNCE from v1 to v2 only; I_NCE = log N − L", InfoNCE)
+	Bounds.Register("dv", "Donsker-Varadhan: mean positive score − log mean exp of the negatives; not capped by log N", DonskerVaradhan)
 }

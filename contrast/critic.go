@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/learnviews/learnviews/nn"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/nn"
+	"github.com/learnviews/learnviews/registry"
 )
 
 // Critic scores every pair of a batch of v1 embeddings (N, D) against a
@@ -68,3 +70,24 @@ func (b *Bilinear) Scores(g *nn.Graph, z1, z2 *G.Node) *G.Node {
 
 // Params returns W.
 func (b *Bilinear) Params() nn.Params { return nn.Params{b.W} }
+
+// CriticFactory builds a critic over dim-dimensional embeddings; tau is the
+// temperature of critics that have one (0: DefaultTemperature).
+type CriticFactory func(dt tensor.Dtype, dim int, tau float64, rng *rand.Rand) (Critic, error)
+
+// Critics holds the critics by the names critic.kind takes.
+var Critics = registry.New[CriticFactory]("critic.kind")
+
+func init() {
+	Critics.Register("cosine", "cos(z1, z2)/τ of the embeddings (the paper's critic)",
+		func(dt tensor.Dtype, dim int, tau float64, rng *rand.Rand) (Critic, error) {
+			if tau < 0 {
+				return nil, fmt.Errorf("critic temperature %v must be positive", tau)
+			}
+			return Cosine{Tau: tau}, nil
+		})
+	Critics.Register("bilinear", "z1ᵀ W z2 with a learned matrix W, started near the identity",
+		func(dt tensor.Dtype, dim int, tau float64, rng *rand.Rand) (Critic, error) {
+			return NewBilinear("critic", dt, dim, rng), nil
+		})
+}

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/learnviews/learnviews/nn"
+	"github.com/learnviews/learnviews/registry"
+
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/nn"
 )
 
 // Encoder maps an image batch (N, C, H, W) to features (N, FeatureDim).
@@ -245,11 +248,34 @@ func (m *Model) Params() nn.Params { return append(m.Encoder.Params(), m.Head.Pa
 
 // ModelConfig describes an encoder and its head.
 type ModelConfig struct {
-	Arch       string // "convnet" (default) or "resnet10" / "resnet18"
+	Arch       string // a name in Encoders: "convnet" (default), "resnet10", "resnet18"
 	InChannels int
 	Width      int
 	EmbedDim   int // default 128
 	HeadHidden int // 0: linear head
+}
+
+// EncoderFactory builds an encoder whose parameter names start with name,
+// for views of cfg.InChannels channels at width cfg.Width.
+type EncoderFactory func(name string, dt tensor.Dtype, cfg ModelConfig, rng *rand.Rand) (Encoder, error)
+
+// Encoders holds the encoders by the names encoder.arch takes. A new
+// encoder is one Register call: the configuration, the runs and the
+// benchmarks find it by name.
+var Encoders = registry.New[EncoderFactory]("encoder.arch")
+
+func init() {
+	Encoders.Register("convnet", "four 3×3 conv-BN-ReLU stages of width w, 2w, 4w, 4w with max pooling (CMC's AlexNet halves, scaled down)",
+		func(name string, dt tensor.Dtype, cfg ModelConfig, rng *rand.Rand) (Encoder, error) {
+			return NewConvNet(name, dt, ConvNetConfig{InChannels: cfg.InChannels, Width: cfg.Width}, rng)
+		})
+	resnet := func(blocks []int) EncoderFactory {
+		return func(name string, dt tensor.Dtype, cfg ModelConfig, rng *rand.Rand) (Encoder, error) {
+			return NewResNet(name, dt, ResNetConfig{InChannels: cfg.InChannels, Width: cfg.Width, Blocks: blocks}, rng)
+		}
+	}
+	Encoders.Register("resnet10", "residual network of one basic block per stage, widths w, 2w, 4w, 8w", resnet([]int{1, 1, 1, 1}))
+	Encoders.Register("resnet18", "ResNet-18: two basic blocks per stage, widths w, 2w, 4w, 8w (w = 32 is the paper's half width)", resnet([]int{2, 2, 2, 2}))
 }
 
 // NewModel builds an encoder and head from cfg.
@@ -257,18 +283,15 @@ func NewModel(name string, dt tensor.Dtype, cfg ModelConfig, rng *rand.Rand) (*M
 	if cfg.EmbedDim == 0 {
 		cfg.EmbedDim = 128
 	}
-	var enc Encoder
-	var err error
-	switch cfg.Arch {
-	case "", "convnet":
-		enc, err = NewConvNet(name, dt, ConvNetConfig{InChannels: cfg.InChannels, Width: cfg.Width}, rng)
-	case "resnet10":
-		enc, err = NewResNet(name, dt, ResNetConfig{InChannels: cfg.InChannels, Width: cfg.Width, Blocks: []int{1, 1, 1, 1}}, rng)
-	case "resnet18":
-		enc, err = NewResNet(name, dt, ResNetConfig{InChannels: cfg.InChannels, Width: cfg.Width, Blocks: []int{2, 2, 2, 2}}, rng)
-	default:
-		return nil, fmt.Errorf("contrast: unknown encoder arch %q (known: convnet, resnet10, resnet18)", cfg.Arch)
+	arch := cfg.Arch
+	if arch == "" {
+		arch = "convnet"
 	}
+	newEncoder, err := Encoders.Lookup(arch)
+	if err != nil {
+		return nil, fmt.Errorf("contrast: %w", err)
+	}
+	enc, err := newEncoder(name, dt, cfg, rng)
 	if err != nil {
 		return nil, err
 	}

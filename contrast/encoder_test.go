@@ -4,10 +4,11 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/learnviews/learnviews/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/nn"
 )
 
 func TestEncodersShapesAndNames(t *testing.T) {
@@ -43,7 +44,7 @@ func TestEncodersShapesAndNames(t *testing.T) {
 		assert.Equal(t, tensor.Shape{3, 8}, z.Shape())
 	}
 	_, err := NewModel("f", tensor.Float32, ModelConfig{Arch: "vgg", InChannels: 1}, rng)
-	assert.ErrorContains(t, err, `unknown encoder arch "vgg"`)
+	assert.ErrorContains(t, err, `encoder.arch "vgg" is not known`)
 	_, err = NewModel("f", tensor.Float32, ModelConfig{InChannels: 0}, rng)
 	assert.ErrorContains(t, err, "in_channels 0")
 }

@@ -4,24 +4,26 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/learnviews/learnviews/nn"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/nn"
 )
 
 // EstimatorConfig describes the estimator player: two encoders with heads,
 // a critic and a bound.
 type EstimatorConfig struct {
 	F1, F2 ModelConfig // f1 sees v1, f2 sees v2; InChannels must match the views
-	Critic string      // "cosine" (default) or "bilinear"
+	Critic string      // a name in Critics: "cosine" (default) or "bilinear"
 	Tau    float64     // cosine critic temperature; default 0.07
-	Bound  string      // "symmetric" (default), "infonce" or "dv"
+	Bound  string      // a name in Bounds: "symmetric" (default), "infonce" or "dv"
 }
 
 // Estimator is f1, f2 and the critic: the player that maximises I_NCE.
 type Estimator struct {
 	F1, F2 *Model
 	Critic Critic
+	bound  BoundFunc
 	cfg    EstimatorConfig
 }
 
@@ -35,41 +37,37 @@ func NewEstimator(dt tensor.Dtype, cfg EstimatorConfig, rng *rand.Rand) (*Estima
 	if err != nil {
 		return nil, err
 	}
-	e := &Estimator{F1: f1, F2: f2, cfg: cfg}
-	switch cfg.Critic {
-	case "", "cosine":
-		if cfg.Tau < 0 {
-			return nil, fmt.Errorf("contrast: critic temperature %v must be positive", cfg.Tau)
-		}
-		e.Critic = Cosine{Tau: cfg.Tau}
-	case "bilinear":
-		e.Critic = NewBilinear("critic", dt, f1.Head.Dim(), rng)
-		if f1.Head.Dim() != f2.Head.Dim() {
-			return nil, fmt.Errorf("contrast: bilinear critic needs equal embedding dims, got %d and %d", f1.Head.Dim(), f2.Head.Dim())
-		}
-	default:
-		return nil, fmt.Errorf("contrast: unknown critic %q (known: cosine, bilinear)", cfg.Critic)
+	critic := cfg.Critic
+	if critic == "" {
+		critic = "cosine"
 	}
-	switch cfg.Bound {
-	case "", "symmetric", "infonce", "dv":
-	default:
-		return nil, fmt.Errorf("contrast: unknown bound %q (known: symmetric, infonce, dv)", cfg.Bound)
+	newCritic, err := Critics.Lookup(critic)
+	if err != nil {
+		return nil, fmt.Errorf("contrast: %w", err)
 	}
-	return e, nil
+	bound := cfg.Bound
+	if bound == "" {
+		bound = "symmetric"
+	}
+	b, err := Bounds.Lookup(bound)
+	if err != nil {
+		return nil, fmt.Errorf("contrast: %w", err)
+	}
+	if f1.Head.Dim() != f2.Head.Dim() {
+		return nil, fmt.Errorf("contrast: f1 and f2 embed into %d and %d dimensions: the critic needs them equal", f1.Head.Dim(), f2.Head.Dim())
+	}
+	c, err := newCritic(dt, f1.Head.Dim(), cfg.Tau, rng)
+	if err != nil {
+		return nil, fmt.Errorf("contrast: %w", err)
+	}
+	return &Estimator{F1: f1, F2: f2, Critic: c, bound: b, cfg: cfg}, nil
 }
 
 // Build adds the bound on views v1 (N, c1, H, W) and v2 (N, c2, H, W) to g.
 func (e *Estimator) Build(g *nn.Graph, v1, v2 *G.Node) *Bound {
 	_, z1 := e.F1.Embed(g, v1)
 	_, z2 := e.F2.Embed(g, v2)
-	s := e.Critic.Scores(g, z1, z2)
-	switch e.cfg.Bound {
-	case "infonce":
-		return InfoNCE(g, s)
-	case "dv":
-		return DonskerVaradhan(g, s)
-	}
-	return SymmetricInfoNCE(g, s)
+	return e.bound(g, e.Critic.Scores(g, z1, z2))
 }
 
 // Params returns f1's, f2's and the critic's parameters.

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"math"
 
+	"gorgonia.org/tensor"
+
 	"github.com/learnviews/learnviews/contrast"
 	"github.com/learnviews/learnviews/nn"
-	"gorgonia.org/tensor"
 )
 
 // The symmetric InfoNCE bound on four pairs of embeddings, each v1

@@ -6,9 +6,10 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/learnviews/learnviews/nn"
 	"github.com/stretchr/testify/require"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/nn"
 )
 
 // encoderRun is what one run of an estimator's loss gave.

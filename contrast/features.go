@@ -3,8 +3,9 @@ package contrast
 import (
 	"fmt"
 
-	"github.com/learnviews/learnviews/nn"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/nn"
 )
 
 // Extractor computes frozen features of an encoder in Eval mode (batch

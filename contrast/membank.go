@@ -5,8 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/learnviews/learnviews/nn"
 	G "gorgonia.org/gorgonia"
+
+	"github.com/learnviews/learnviews/nn"
 )
 
 // MemoryBank keeps one L2-normalised embedding per training example of one

@@ -3,8 +3,9 @@ package contrast
 import (
 	"math/rand/v2"
 
-	"github.com/learnviews/learnviews/nn"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/nn"
 )
 
 // ReferenceConfig is the reference step of the benchmarks: f1 on a 1-channel

@@ -6,12 +6,13 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/learnviews/learnviews/contrast"
-	"github.com/learnviews/learnviews/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/contrast"
+	"github.com/learnviews/learnviews/nn"
 )
 
 // mixGen is a test generator: a learned 1×1 convolution (a 3×3 colour
@@ -68,12 +69,12 @@ func newTestEstimator(t *testing.T, rng *rand.Rand) *contrast.Estimator {
 	return est
 }
 
-func newTestGame(t *testing.T, kind string, infoW, clsW float64) (*Game, *rand.Rand) {
+func newTestGame(t *testing.T, kind string, infoW, clsW float64) (*ViewGame, *rand.Rand) {
 	t.Helper()
 	return newTestGameLayers(t, kind, infoW, clsW, "")
 }
 
-func newTestGameLayers(t *testing.T, kind string, infoW, clsW float64, layers nn.Layers) (*Game, *rand.Rand) {
+func newTestGameLayers(t *testing.T, kind string, infoW, clsW float64, layers nn.Layers) (*ViewGame, *rand.Rand) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 7))
 	est := newTestEstimator(t, rng)
@@ -90,9 +91,9 @@ func newTestGameLayers(t *testing.T, kind string, infoW, clsW float64, layers nn
 	require.NoError(t, err)
 	estP := &Player{Name: "estimator", Params: est.Params().Learnable(), Opt: estOpt, Sign: -1, MaxFailures: 2}
 	genP := &Player{Name: "generator", Params: genParams.Learnable(), Opt: genOpt, Sign: 1, MaxFailures: 2}
-	gm, err := New(Settings{Kind: kind, InfoW: infoW, ClsW: clsW, Batch: tBatch, LabelledBatch: 8, Classes: 3,
+	gm, err := NewViewGame(Parts{Settings: Settings{Kind: kind, InfoW: infoW, ClsW: clsW, Batch: tBatch, LabelledBatch: 8, Classes: 3,
 		Channels: 3, Size: tSize, V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: 1, Layers: layers},
-		gen, est, heads, estP, genP)
+		Generator: gen, Estimator: est, Heads: heads, EstimatorPlayer: estP, GeneratorPlayer: genP})
 	require.NoError(t, err)
 	t.Cleanup(gm.Close)
 	return gm, rng
@@ -140,21 +141,21 @@ func TestStepsDoNotLeak(t *testing.T) {
 			}
 		}
 	}
-	genBefore := gm.Generator.Params.Snapshot()
-	sentinel(gm.Generator.Params)
+	genBefore := gm.GeneratorPlayer.Params.Snapshot()
+	sentinel(gm.GeneratorPlayer.Params)
 	_, err := gm.EstimatorStep(0, x, nil)
 	require.NoError(t, err)
-	untouched(gm.Generator.Params, "estimator step")
-	assert.Equal(t, genBefore, gm.Generator.Params.Snapshot(), "the estimator step leaves g and the heads alone")
-	gm.Generator.Params.ZeroGrad()
+	untouched(gm.GeneratorPlayer.Params, "estimator step")
+	assert.Equal(t, genBefore, gm.GeneratorPlayer.Params.Snapshot(), "the estimator step leaves g and the heads alone")
+	gm.GeneratorPlayer.Params.ZeroGrad()
 
-	estBefore := gm.Estimator.Params.Snapshot()
-	sentinel(gm.Estimator.Params)
+	estBefore := gm.EstimatorPlayer.Params.Snapshot()
+	sentinel(gm.EstimatorPlayer.Params)
 	row, err := gm.GeneratorStep(0, x, xl, yl)
 	require.NoError(t, err)
-	untouched(gm.Estimator.Params, "generator step")
-	assert.Equal(t, estBefore, gm.Estimator.Params.Snapshot(), "the generator step leaves f1, f2 alone")
-	assert.NotEqual(t, genBefore, gm.Generator.Params.Snapshot(), "and moves g")
+	untouched(gm.EstimatorPlayer.Params, "generator step")
+	assert.Equal(t, estBefore, gm.EstimatorPlayer.Params.Snapshot(), "the generator step leaves f1, f2 alone")
+	assert.NotEqual(t, genBefore, gm.GeneratorPlayer.Params.Snapshot(), "and moves g")
 	for _, k := range []string{"loss", "ince", "ce1", "ce2", "acc1", "acc2"} {
 		assert.Contains(t, row, k)
 	}
@@ -162,7 +163,7 @@ func TestStepsDoNotLeak(t *testing.T) {
 
 // The semi-supervised heads learn the labels through g's views.
 func TestSupervisedHeadsLearn(t *testing.T) {
-	gm, rng := newTestGame(t, Supervised, 0, 1)
+	gm, rng := newTestGame(t, SupervisedViews, 0, 1)
 	x, _ := colourBatch(rng, tBatch)
 	var first, last float64
 	for s := 0; s < 60; s++ {
@@ -187,15 +188,15 @@ func TestSupervisedHeadsLearn(t *testing.T) {
 func TestNaNGuard(t *testing.T) {
 	gm, rng := newTestGame(t, Unsupervised, 1, 0)
 	x, _ := colourBatch(rng, tBatch)
-	before := gm.Estimator.Params.Snapshot()
-	lr := gm.Estimator.Opt.LR(0)
+	before := gm.EstimatorPlayer.Params.Snapshot()
+	lr := gm.EstimatorPlayer.Opt.LR(0)
 	bad := append([]float32(nil), x...)
 	bad[5] = float32(math.NaN())
 	row, err := gm.EstimatorStep(3, bad, nil)
 	require.NoError(t, err)
 	assert.Equal(t, true, row["recovered"])
-	assert.Equal(t, before, gm.Estimator.Params.Snapshot(), "the last good state is restored")
-	assert.InDelta(t, lr*0.5, gm.Estimator.Opt.LR(0), 1e-12, "the learning rate backs off")
+	assert.Equal(t, before, gm.EstimatorPlayer.Params.Snapshot(), "the last good state is restored")
+	assert.InDelta(t, lr*0.5, gm.EstimatorPlayer.Opt.LR(0), 1e-12, "the learning rate backs off")
 	_, err = gm.EstimatorStep(4, bad, nil)
 	require.NoError(t, err)
 	_, err = gm.EstimatorStep(5, bad, nil)
@@ -204,38 +205,40 @@ func TestNaNGuard(t *testing.T) {
 	assert.Contains(t, err.Error(), "estimator step 5")
 	assert.Contains(t, err.Error(), "NaN")
 	// A good batch afterwards still trains (the state is clean).
-	gm.Estimator.Failures = 0
+	gm.EstimatorPlayer.Failures = 0
 	row, err = gm.EstimatorStep(6, x, nil)
 	require.NoError(t, err)
 	assert.Equal(t, false, row["recovered"])
 }
 
 func TestNewRejectsBadGames(t *testing.T) {
-	_, err := New(Settings{Kind: "adversarial"}, nil, nil, nil, nil, nil)
-	assert.ErrorContains(t, err, `unknown game "adversarial"`)
-	_, err = New(Settings{Kind: Unsupervised}, nil, nil, nil, nil, nil)
+	_, err := NewViewGame(Parts{Settings: Settings{Kind: "adversarial"}})
+	assert.ErrorContains(t, err, `game.kind "adversarial" is not known (known: contrastive, semisupervised, supervised-encoder, supervised-views, unsupervised)`)
+	_, err = NewViewGame(Parts{Settings: Settings{Kind: Unsupervised}})
 	assert.ErrorContains(t, err, "needs a generator")
+	_, err = NewViewGame(Parts{Settings: Settings{Kind: SupervisedEncoder}})
+	assert.ErrorContains(t, err, "not a view game")
 }
 
 // An update that makes a parameter infinite is taken back: the parameters
 // and the optimiser state are those from before the step, and the next
 // good step matches one taken from that state without the failure.
-func TestGuardRestoresAfterABadUpdate(t *testing.T) {
+func TestStepRestoresAfterABadUpdate(t *testing.T) {
 	gm, rng := newTestGame(t, Unsupervised, 1, 0)
 	x, _ := colourBatch(rng, tBatch)
 	_, err := gm.EstimatorStep(0, x, nil)
 	require.NoError(t, err)
-	before := gm.Estimator.Params.Snapshot()
-	stT, stM := gm.Estimator.Opt.State()
-	gm.Estimator.BackScale = 1e45 // lr far beyond float32's range
+	before := gm.EstimatorPlayer.Params.Snapshot()
+	stT, stM := gm.EstimatorPlayer.Opt.State()
+	gm.EstimatorPlayer.BackScale = 1e45 // lr far beyond float32's range
 	row, err := gm.EstimatorStep(1, x, nil)
 	require.NoError(t, err)
 	assert.Equal(t, true, row["recovered"])
-	assert.Equal(t, before, gm.Estimator.Params.Snapshot(), "the parameters are restored")
-	gotT, gotM := gm.Estimator.Opt.State()
+	assert.Equal(t, before, gm.EstimatorPlayer.Params.Snapshot(), "the parameters are restored")
+	gotT, gotM := gm.EstimatorPlayer.Opt.State()
 	assert.Equal(t, stT, gotT, "the moments are restored")
 	assert.Equal(t, stM["step"], gotM["step"], "the step count is restored")
-	assert.Equal(t, 1, gm.Estimator.Failures)
+	assert.Equal(t, 1, gm.EstimatorPlayer.Failures)
 }
 
 // The fused and the composed layer sets play the same game: both players'
@@ -266,10 +269,10 @@ func TestUnknownLayerSet(t *testing.T) {
 	require.NoError(t, err)
 	gopt, err := nn.NewAdam(nn.AdamConfig{LR: 1e-3}, nn.Group{Params: gen.Params()})
 	require.NoError(t, err)
-	_, err = New(Settings{Kind: Unsupervised, InfoW: 1, Batch: tBatch, Channels: 3, Size: tSize,
-		V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: 1, Layers: "tpu"}, gen, est, nil,
-		&Player{Name: "estimator", Params: est.Params().Learnable(), Opt: opt, Sign: -1},
-		&Player{Name: "generator", Params: gen.Params().Learnable(), Opt: gopt, Sign: 1})
+	_, err = NewViewGame(Parts{Settings: Settings{Kind: Unsupervised, InfoW: 1, Batch: tBatch, Channels: 3, Size: tSize,
+		V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: 1, Layers: "tpu"}, Generator: gen, Estimator: est,
+		EstimatorPlayer: &Player{Name: "estimator", Params: est.Params().Learnable(), Opt: opt, Sign: -1},
+		GeneratorPlayer: &Player{Name: "generator", Params: gen.Params().Learnable(), Opt: gopt, Sign: 1}})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown layer set "tpu"`)
 }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/learnviews/learnviews/nn"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/nn"
+	"github.com/learnviews/learnviews/rundir"
 )
 
 // Player is one side of a game.
@@ -32,10 +34,10 @@ type Player struct {
 	BackScale float64 // product of the back-offs applied so far (1 at start)
 	Steps     int     // optimiser steps taken
 
-	saved guardCopy // what Guard restores after a failed step
+	saved guardCopy // what Step restores after a failed step
 }
 
-// guardCopy is the parameters and optimiser state that Guard copies before
+// guardCopy is the parameters and optimiser state that Step copies before
 // each step, in memory kept from one step to the next.
 type guardCopy struct {
 	f32 [][]float32 // per parameter, float32 values
@@ -102,8 +104,9 @@ func (c *guardCopy) restore(ps nn.Params, opt nn.Optimizer) error {
 // more than MaxFailures times.
 var ErrDiverged = errors.New("training diverged")
 
-// SetStep applies the schedule (and any back-off) for iteration step.
-func (p *Player) SetStep(step int) {
+// SetIteration applies the learning-rate schedule (and any back-off) for
+// iteration step of the game.
+func (p *Player) SetIteration(step int) {
 	f := 1.0
 	if p.Sched != nil {
 		f = p.Sched.Factor(step)
@@ -114,14 +117,15 @@ func (p *Player) SetStep(step int) {
 	p.Opt.SetLRScale(f * p.BackScale)
 }
 
-// Guard runs one step of the player: run computes the forward and backward
-// pass (filling the player's gradients) and returns the losses it wants
-// checked. If a loss, a gradient or (after the update) a parameter is NaN or
-// Inf, the parameters and optimiser state are restored, the learning rate
-// is lowered and the step is reported as failed (ok = false) with the
-// reason; after MaxFailures recoveries Guard returns an error wrapping
-// ErrDiverged that says what blew up where.
-func (p *Player) Guard(step int, run func() (map[string]float64, error)) (losses map[string]float64, ok bool, err error) {
+// Step runs one guarded optimiser step of the player at iteration step: run
+// computes the forward and backward pass (filling the player's gradients)
+// and returns the losses it wants checked; then the gradients are clipped
+// (Clip) and the optimiser steps. If a loss, a gradient or (after the
+// update) a parameter is NaN or Inf, the parameters and optimiser state are
+// restored, the learning rate is lowered and the step is reported as failed
+// (ok = false) with the reason; after MaxFailures recoveries Step returns
+// an error wrapping ErrDiverged that says what blew up where.
+func (p *Player) Step(step int, run func() (map[string]float64, error)) (losses map[string]float64, ok bool, err error) {
 	// The copy goes into memory kept from the last step: no allocation.
 	p.saved.save(p.Params, p.Opt)
 	losses, err = run()
@@ -174,7 +178,7 @@ func (p *Player) Guard(step int, run func() (map[string]float64, error)) (losses
 		p.BackScale = 1
 	}
 	p.BackScale *= p.Backoff
-	p.SetStep(step)
+	p.SetIteration(step)
 	if p.Failures > p.MaxFailures {
 		return losses, false, fmt.Errorf("%s step %d: %s; gave up after %d recoveries (lr now %.3g): %w",
 			p.Name, step, bad, p.MaxFailures, p.Opt.LR(0), ErrDiverged)
@@ -182,20 +186,12 @@ func (p *Player) Guard(step int, run func() (map[string]float64, error)) (losses
 	return losses, false, nil
 }
 
-// PlayerState is the part of a player that a checkpoint keeps besides its
-// parameters and optimiser state.
-type PlayerState struct {
-	Failures  int     `json:"failures"`
-	BackScale float64 `json:"back_scale"`
-	Steps     int     `json:"steps"`
-}
-
-// State returns the player's counters.
-func (p *Player) State() PlayerState {
-	return PlayerState{Failures: p.Failures, BackScale: p.BackScale, Steps: p.Steps}
+// State returns the player's counters, as a checkpoint keeps them.
+func (p *Player) State() rundir.PlayerState {
+	return rundir.PlayerState{Failures: p.Failures, BackScale: p.BackScale, Steps: p.Steps}
 }
 
 // Restore sets the player's counters.
-func (p *Player) Restore(s PlayerState) {
+func (p *Player) Restore(s rundir.PlayerState) {
 	p.Failures, p.BackScale, p.Steps = s.Failures, s.BackScale, s.Steps
 }

@@ -2,28 +2,33 @@ package games
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/learnviews/learnviews/nn"
+	"github.com/learnviews/learnviews/rundir"
 )
 
 // ErrInterrupted is returned by Run when its context was cancelled; the run
 // wrote a checkpoint first and can be resumed.
 var ErrInterrupted = errors.New("interrupted")
 
+// keepCheckpoints is how many checkpoints of a stage are kept: the newest,
+// and one to fall back to if the newest is found damaged.
+const keepCheckpoints = 2
+
 // Runner drives a game for a number of iterations, writing metrics rows,
 // checkpointing every CheckpointEvery iterations and at the end, and
-// resuming from the last checkpoint of its stage.
+// resuming from the newest intact checkpoint of its stage.
 type Runner struct {
-	Game            *Game
+	Game            Game
 	Feed            Feed
-	Metrics         *Metrics
+	Metrics         *rundir.Metrics
 	Dir             string // run directory
 	Stage           string // names the stage in metrics rows and checkpoints
 	Steps           int
@@ -32,75 +37,66 @@ type Runner struct {
 	ImagesPerStep   int // for images/s
 	EpochSize       int // images per epoch, for the epoch column; 0 leaves it out
 	// OnLog, if set, sees every logged set of rows (progress output).
-	OnLog func(step int, rows []Row)
+	OnLog func(step int, rows []rundir.Row)
+	// Warn, if set, is told of damaged checkpoints that Resume passed over.
+	Warn func(msg string)
 
 	start    int
 	wallBase float64
 }
 
-// Checkpoint records where a stage stopped.
-type Checkpoint struct {
-	Stage        string                 `json:"stage"`
-	Step         int                    `json:"step"` // iterations done
-	Done         bool                   `json:"done"`
-	Dir          string                 `json:"dir"` // folder of the tensors, relative to the stage folder
-	MetricsBytes int64                  `json:"metrics_bytes"`
-	WallSeconds  float64                `json:"wall_s"`
-	Players      map[string]PlayerState `json:"players"`
-	Feed         json.RawMessage        `json:"feed"`
-	Time         string                 `json:"time"`
-}
-
-// CheckpointDir is the folder that holds a stage's checkpoints.
-func CheckpointDir(runDir, stage string) string {
-	return filepath.Join(runDir, "checkpoint", stage)
-}
-
-// ReadCheckpoint returns a stage's latest checkpoint, or nil if there is
-// none.
-func ReadCheckpoint(runDir, stage string) (*Checkpoint, error) {
-	path := filepath.Join(CheckpointDir(runDir, stage), "latest.json")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+// Resume loads the stage's newest intact checkpoint, if any, into the
+// game, the players and the feed, and returns its record (nil when starting
+// afresh). A checkpoint whose files fail their checksums, or whose record
+// is damaged, is passed over for the one before it, and Warn says so.
+func (r *Runner) Resume() (*rundir.Checkpoint, error) {
+	c, skipped, err := rundir.LatestCheckpoint(r.Dir, r.Stage)
+	for _, s := range skipped {
+		if r.Warn != nil {
+			r.Warn(fmt.Sprintf("%s: passed over a damaged checkpoint: %s", r.Stage, s))
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("games: %w", err)
-	}
-	var c Checkpoint
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("games: %s is not a valid checkpoint record: %w", path, err)
-	}
-	return &c, nil
-}
-
-// Resume loads the stage's latest checkpoint, if any, into the game, the
-// players and the feed, and returns it (nil when starting afresh).
-func (r *Runner) Resume() (*Checkpoint, error) {
-	c, err := ReadCheckpoint(r.Dir, r.Stage)
 	if err != nil || c == nil {
 		return nil, err
 	}
-	dir := filepath.Join(CheckpointDir(r.Dir, r.Stage), c.Dir)
-	if _, err := r.Game.Params().Load(filepath.Join(dir, "params.safetensors")); err != nil {
-		return nil, fmt.Errorf("games: resuming %s: %w", r.Stage, err)
-	}
-	for _, p := range r.Game.Players() {
-		if err := nn.LoadOptimizer(filepath.Join(dir, "optim-"+p.Name+".safetensors"), p.Opt); err != nil {
-			return nil, fmt.Errorf("games: resuming %s: %w", r.Stage, err)
-		}
-		st, ok := c.Players[p.Name]
-		if !ok {
-			return nil, fmt.Errorf("games: resuming %s: the checkpoint has no state for player %s", r.Stage, p.Name)
-		}
-		p.Restore(st)
-	}
-	if err := r.Feed.Restore(c.Feed); err != nil {
-		return nil, fmt.Errorf("games: resuming %s: %w", r.Stage, err)
+	if err := r.load(c); err != nil {
+		return nil, fmt.Errorf("games: resuming %s from %s: %w", r.Stage, filepath.Join(rundir.CheckpointDir(r.Dir, r.Stage), c.Dir), err)
 	}
 	r.start, r.wallBase = c.Step, c.WallSeconds
 	return c, nil
 }
+
+// load checks a checkpoint's record against the stage and loads it.
+func (r *Runner) load(c *rundir.Checkpoint) error {
+	switch {
+	case c.Step > r.Steps:
+		return fmt.Errorf("its step %d is beyond the stage's %d iterations", c.Step, r.Steps)
+	case c.Done && c.Step != r.Steps:
+		return fmt.Errorf("it marks the stage done at step %d of %d", c.Step, r.Steps)
+	case c.Dir == "":
+		return fmt.Errorf("its record names no folder of tensors")
+	}
+	dir := filepath.Join(rundir.CheckpointDir(r.Dir, r.Stage), c.Dir)
+	if _, err := r.Game.Params().Load(filepath.Join(dir, "params.safetensors")); err != nil {
+		return err
+	}
+	for _, p := range r.Game.Players() {
+		if err := nn.LoadOptimizer(filepath.Join(dir, optimizerFile(p)), p.Opt); err != nil {
+			return err
+		}
+		st, ok := c.Players[p.Name]
+		if !ok {
+			return fmt.Errorf("the checkpoint has no state for player %s", p.Name)
+		}
+		p.Restore(st)
+	}
+	if err := r.Feed.Restore(c.Feed); err != nil {
+		return err
+	}
+	return nil
+}
+
+func optimizerFile(p *Player) string { return "optim-" + p.Name + ".safetensors" }
 
 // Run plays iterations from the resumed step (or 0) to Steps.
 func (r *Runner) Run(ctx context.Context) error {
@@ -133,11 +129,11 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 			lastLog, lastStep = time.Now(), step+1
 			for _, row := range rows {
-				row["stage"] = r.Stage
-				row["wall_s"] = wall()
-				row["images_per_s"] = ips
+				row[rundir.KeyStage] = r.Stage
+				row[rundir.KeyWall] = wall()
+				row[rundir.KeyImagesPerS] = ips
 				if r.EpochSize > 0 {
-					row["epoch"] = (step + 1) * r.ImagesPerStep / r.EpochSize
+					row[rundir.KeyEpoch] = (step + 1) * r.ImagesPerStep / r.EpochSize
 				}
 			}
 			if err := r.Metrics.Write(rows...); err != nil {
@@ -156,50 +152,76 @@ func (r *Runner) Run(ctx context.Context) error {
 	return r.checkpoint(r.Steps, true, wall())
 }
 
-// checkpoint writes the tensors of iteration step into a new folder, then
-// atomically points latest.json at it, then removes older folders. A crash
-// at any moment leaves the previous checkpoint intact.
-func (r *Runner) checkpoint(step int, done bool, wall float64) error {
+// checkpoint writes the tensors of iteration step and their checksums into
+// a new step folder, with its record; then atomically points latest.json at
+// it; then removes all but the newest keepCheckpoints folders. A crash at
+// any moment leaves the previous checkpoint intact, and a failed write
+// leaves no partial folder behind.
+func (r *Runner) checkpoint(step int, done bool, wall float64) (err error) {
 	size, err := r.Metrics.Flush()
 	if err != nil {
 		return err
 	}
-	base := CheckpointDir(r.Dir, r.Stage)
-	name := fmt.Sprintf("step-%08d", step)
+	base := rundir.CheckpointDir(r.Dir, r.Stage)
+	name := rundir.StepDir(step)
 	dir := filepath.Join(base, name)
+	if err := os.RemoveAll(dir); err != nil { // a folder left by an earlier attempt
+		return fmt.Errorf("games: checkpoint: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("games: checkpoint: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
+	c := rundir.Checkpoint{Stage: r.Stage, Step: step, Done: done, Dir: name, MetricsBytes: size, WallSeconds: wall,
+		Players: map[string]rundir.PlayerState{}, Time: time.Now().UTC().Format(time.RFC3339), Files: map[string]string{}}
+	files := []string{"params.safetensors"}
 	meta := map[string]string{"stage": r.Stage, "step": fmt.Sprint(step)}
-	if err := r.Game.Params().Save(filepath.Join(dir, "params.safetensors"), meta); err != nil {
+	if err := r.Game.Params().Save(filepath.Join(dir, files[0]), meta); err != nil {
 		return fmt.Errorf("games: checkpoint: %w", err)
 	}
-	c := Checkpoint{Stage: r.Stage, Step: step, Done: done, Dir: name, MetricsBytes: size, WallSeconds: wall,
-		Players: map[string]PlayerState{}, Time: time.Now().UTC().Format(time.RFC3339)}
 	for _, p := range r.Game.Players() {
-		if err := nn.SaveOptimizer(filepath.Join(dir, "optim-"+p.Name+".safetensors"), p.Opt); err != nil {
+		f := optimizerFile(p)
+		if err := nn.SaveOptimizer(filepath.Join(dir, f), p.Opt); err != nil {
 			return fmt.Errorf("games: checkpoint: %w", err)
 		}
+		files = append(files, f)
 		c.Players[p.Name] = p.State()
+	}
+	for _, f := range files {
+		if c.Files[f], err = rundir.HashFile(filepath.Join(dir, f)); err != nil {
+			return fmt.Errorf("games: checkpoint: %w", err)
+		}
 	}
 	if c.Feed, err = r.Feed.State(); err != nil {
 		return fmt.Errorf("games: checkpoint: %w", err)
 	}
-	b, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := nn.WriteFileAtomic(filepath.Join(base, "latest.json"), func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	}); err != nil {
+	if err := rundir.WriteRecordIn(dir, c); err != nil {
 		return fmt.Errorf("games: checkpoint: %w", err)
 	}
+	if err := rundir.WriteRecord(r.Dir, c); err != nil {
+		return fmt.Errorf("games: checkpoint: %w", err)
+	}
+	pruneCheckpoints(base, keepCheckpoints)
+	return nil
+}
+
+// pruneCheckpoints removes all but the newest keep step folders of a stage.
+func pruneCheckpoints(base string, keep int) {
 	entries, _ := os.ReadDir(base)
+	var steps []string
 	for _, e := range entries {
-		if e.IsDir() && e.Name() != name {
-			os.RemoveAll(filepath.Join(base, e.Name()))
+		if e.IsDir() && strings.HasPrefix(e.Name(), "step-") {
+			steps = append(steps, e.Name())
 		}
 	}
-	return nil
+	sort.Sort(sort.Reverse(sort.StringSlice(steps)))
+	for i, s := range steps {
+		if i >= keep {
+			os.RemoveAll(filepath.Join(base, s))
+		}
+	}
 }

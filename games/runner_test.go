@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/learnviews/learnviews/rundir"
 )
 
 // countingFeed draws batch c from a source seeded by (seed, c), so its state
@@ -61,7 +63,7 @@ func (f *countingFeed) Restore(b json.RawMessage) error {
 
 func readRows(t *testing.T, dir string) []map[string]any {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, MetricsFile))
+	f, err := os.Open(filepath.Join(dir, rundir.MetricsFile))
 	require.NoError(t, err)
 	defer f.Close()
 	var rows []map[string]any
@@ -81,11 +83,11 @@ func newRunner(t *testing.T, dir string, feed *countingFeed) *Runner {
 	r := &Runner{Game: gm, Feed: feed, Dir: dir, Stage: "view-learning", Steps: 12, LogEvery: 1, CheckpointEvery: 4, ImagesPerStep: tBatch}
 	c, err := r.Resume()
 	require.NoError(t, err)
-	size := int64(-1)
+	size := int64(0)
 	if c != nil {
 		size = c.MetricsBytes
 	}
-	r.Metrics, err = OpenMetrics(dir, size)
+	r.Metrics, err = rundir.OpenMetrics(dir, size)
 	require.NoError(t, err)
 	t.Cleanup(func() { r.Metrics.Close() })
 	return r
@@ -107,7 +109,7 @@ func TestResumeGivesIdenticalMetrics(t *testing.T) {
 	err := r1.Run(ctx)
 	require.ErrorIs(t, err, ErrInterrupted)
 	r1.Metrics.Close()
-	c, err := ReadCheckpoint(part, "view-learning")
+	c, err := rundir.ReadCheckpoint(part, "view-learning")
 	require.NoError(t, err)
 	assert.Equal(t, 7, c.Step, "cancelled while drawing iteration 6's batch: stops before iteration 7")
 	assert.False(t, c.Done)
@@ -132,7 +134,7 @@ func TestResumeAfterCrashDropsRowsPastTheCheckpoint(t *testing.T) {
 	require.ErrorContains(t, err, "view-learning iteration 6")
 	r1.Metrics.Close()
 	assert.Len(t, readRows(t, crashed), 12, "iterations 0-5 were logged, 4 and 5 after the checkpoint")
-	c, err := ReadCheckpoint(crashed, "view-learning")
+	c, err := rundir.ReadCheckpoint(crashed, "view-learning")
 	require.NoError(t, err)
 	assert.Equal(t, 4, c.Step)
 
@@ -144,13 +146,13 @@ func TestResumeAfterCrashDropsRowsPastTheCheckpoint(t *testing.T) {
 
 func TestReadCheckpointRejectsGarbage(t *testing.T) {
 	dir := t.TempDir()
-	base := CheckpointDir(dir, "s")
+	base := rundir.CheckpointDir(dir, "s")
 	require.NoError(t, os.MkdirAll(base, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(base, "latest.json"), []byte("{"), 0o644))
-	_, err := ReadCheckpoint(dir, "s")
+	_, err := rundir.ReadCheckpoint(dir, "s")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "latest.json")
-	c, err := ReadCheckpoint(dir, "other")
+	c, err := rundir.ReadCheckpoint(dir, "other")
 	assert.NoError(t, err)
 	assert.Nil(t, c)
 	assert.False(t, errors.Is(err, ErrInterrupted))

@@ -6,15 +6,17 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/learnviews/learnviews/contrast"
-	"github.com/learnviews/learnviews/nn"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/contrast"
+	"github.com/learnviews/learnviews/nn"
+	"github.com/learnviews/learnviews/rundir"
 )
 
 // Generator is a learned view generator: an image-to-image map on
 // (N, C, H, W) batches whose output channels the views split.
-// viewgen.Flow implements it.
+// flow.Flow implements it.
 type Generator interface {
 	Forward(g *nn.Graph, x *G.Node) *G.Node
 	Params() nn.Params
@@ -32,17 +34,26 @@ type Feed interface {
 	Restore(json.RawMessage) error
 }
 
-// Kinds of game.
+// Kinds of game, as game.kind names them.
 const (
-	Contrastive    = "contrastive"
-	Unsupervised   = "unsupervised"
+	// Contrastive trains the estimator on fixed views: no generator.
+	Contrastive = "contrastive"
+	// Unsupervised view learning: g minimises I_NCE alone (cls_w = 0).
+	Unsupervised = "unsupervised"
+	// SemiSupervised view learning: g and the heads minimise
+	// info_w·I_NCE + cls_w·(CE1 + CE2).
 	SemiSupervised = "semisupervised"
-	Supervised     = "supervised"
+	// SupervisedViews learns g from labels alone (info_w = 0): the
+	// "supervised" view generator of the paper's Table 5.
+	SupervisedViews = "supervised-views"
+	// SupervisedEncoder trains an encoder on labels, with no views to
+	// learn: the "supervised" baseline of the paper's Table 4.
+	SupervisedEncoder = "supervised-encoder"
 )
 
 // Settings shape a game.
 type Settings struct {
-	Kind           string  // Contrastive, Unsupervised, SemiSupervised or Supervised
+	Kind           string  // one of the kinds above
 	InfoW, ClsW    float64 // weights of I_NCE and of the heads' cross-entropies in the generator's loss
 	EstimatorSteps int     // estimator steps per generator step (default 1)
 	WarmupSteps    int     // iterations of estimator steps only
@@ -81,14 +92,21 @@ func NewHeads(dt tensor.Dtype, c1In, c2In, width, classes int, rng *rand.Rand) (
 // Params returns both heads' parameters.
 func (h *Heads) Params() nn.Params { return append(h.C1.Params(), h.C2.Params()...) }
 
-// Game is a compiled game: its players and the programs that step them.
-type Game struct {
-	S         Settings
-	Gen       Generator // nil in a fixed-view game
-	Est       *contrast.Estimator
-	Heads     *Heads // nil unless the generator's loss has cross-entropy terms
-	Estimator *Player
-	Generator *Player // nil in a fixed-view game
+// ViewGame is a compiled view-learning game — or, without a generator, the
+// contrastive game on fixed views: its networks, its players and the
+// programs that step them.
+type ViewGame struct {
+	S Settings
+	// The networks: the view generator g (nil in a fixed-view game), the
+	// estimator (f1, f2 and the critic) and the classifier heads (nil
+	// unless the generator's loss has cross-entropy terms).
+	Generator Generator
+	Estimator *contrast.Estimator
+	Heads     *Heads
+	// The players that step them: the estimator's, and the generator's
+	// (g and the heads; nil in a fixed-view game).
+	EstimatorPlayer *Player
+	GeneratorPlayer *Player
 
 	estProg          *nn.Program
 	estX, estV2      *nn.Input
@@ -102,42 +120,50 @@ type Game struct {
 	labels           []int
 }
 
-// New compiles a game. gen is nil for the contrastive game on fixed views;
-// heads is nil unless settings ask for cross-entropy terms.
-func New(s Settings, gen Generator, est *contrast.Estimator, heads *Heads, estimator, generator *Player) (*Game, error) {
+// NewViewGame compiles a view-learning game, or the contrastive game on
+// fixed views (Kind Contrastive, no generator). p.Heads is needed when the
+// kind's generator loss has cross-entropy terms.
+func NewViewGame(p Parts) (*ViewGame, error) {
+	s := p.Settings
 	if s.EstimatorSteps == 0 {
 		s.EstimatorSteps = 1
 	}
-	switch s.Kind {
-	case Contrastive:
-		if gen != nil || generator != nil {
-			return nil, fmt.Errorf("games: the contrastive game has no generator")
-		}
-	case Unsupervised, SemiSupervised, Supervised:
-		if gen == nil || generator == nil {
-			return nil, fmt.Errorf("games: the %s game needs a generator", s.Kind)
-		}
-		if s.Kind == Supervised && s.InfoW != 0 {
-			return nil, fmt.Errorf("games: the supervised game has info_w = 0, got %v", s.InfoW)
-		}
-		if s.Kind == Unsupervised && s.ClsW != 0 {
-			return nil, fmt.Errorf("games: the unsupervised game has cls_w = 0, got %v", s.ClsW)
-		}
-		if s.Kind != Unsupervised && heads == nil {
-			return nil, fmt.Errorf("games: the %s game needs classifier heads", s.Kind)
+	kind, err := Kinds.Lookup(s.Kind)
+	if err != nil {
+		return nil, fmt.Errorf("games: %w", err)
+	}
+	switch {
+	case kind.Trains == TrainsEncoder:
+		return nil, fmt.Errorf("games: the %s game is not a view game", s.Kind)
+	case !kind.Generator:
+		if p.Generator != nil || p.GeneratorPlayer != nil {
+			return nil, fmt.Errorf("games: the %s game has no generator", s.Kind)
 		}
 	default:
-		return nil, fmt.Errorf("games: unknown game %q (known: contrastive, unsupervised, semisupervised, supervised)", s.Kind)
+		if p.Generator == nil || p.GeneratorPlayer == nil {
+			return nil, fmt.Errorf("games: the %s game needs a generator", s.Kind)
+		}
+		if !kind.Info && s.InfoW != 0 {
+			return nil, fmt.Errorf("games: the %s game has info_w = 0, got %v", s.Kind, s.InfoW)
+		}
+		if !kind.Heads && s.ClsW != 0 {
+			return nil, fmt.Errorf("games: the %s game has cls_w = 0, got %v", s.Kind, s.ClsW)
+		}
+		if kind.Heads && p.Heads == nil {
+			return nil, fmt.Errorf("games: the %s game needs classifier heads", s.Kind)
+		}
 	}
-	gm := &Game{S: s, Gen: gen, Est: est, Heads: heads, Estimator: estimator, Generator: generator}
-	if s.Kind == Unsupervised {
+	gm := &ViewGame{S: s, Generator: p.Generator, Estimator: p.Estimator, Heads: p.Heads,
+		EstimatorPlayer: p.EstimatorPlayer, GeneratorPlayer: p.GeneratorPlayer}
+	if !kind.Heads {
 		gm.Heads = nil
 	}
 	if err := gm.compileEstimator(); err != nil {
 		return nil, err
 	}
-	if gen != nil {
+	if gm.Generator != nil {
 		if err := gm.compileGenerator(); err != nil {
+			gm.Close()
 			return nil, err
 		}
 	}
@@ -145,20 +171,20 @@ func New(s Settings, gen Generator, est *contrast.Estimator, heads *Heads, estim
 }
 
 // views splits the generator's output of x into the two views.
-func (gm *Game) views(g *nn.Graph, x *G.Node, detach bool) (v1, v2 *G.Node) {
-	gx := gm.Gen.Forward(g, x)
+func (gm *ViewGame) views(g *nn.Graph, x *G.Node, detach bool) (v1, v2 *G.Node) {
+	gx := gm.Generator.Forward(g, x)
 	if detach {
 		gx = nn.StopGradient(g, gx)
 	}
 	return nn.SelectChannels(g, gx, gm.S.V1), nn.SelectChannels(g, gx, gm.S.V2)
 }
 
-func (gm *Game) compileEstimator() error {
+func (gm *ViewGame) compileEstimator() error {
 	s := gm.S
 	g := nn.NewGraph(s.Dtype, nn.Train, s.Seed)
 	g.UseLayers(s.Layers)
 	var v1, v2 *G.Node
-	if gm.Gen == nil {
+	if gm.Generator == nil {
 		gm.estX = g.Input("v1", s.Batch, s.V1Channels, s.Size, s.Size)
 		gm.estV2 = g.Input("v2", s.Batch, s.V2Channels, s.Size, s.Size)
 		v1, v2 = gm.estX.Node(), gm.estV2.Node()
@@ -166,8 +192,8 @@ func (gm *Game) compileEstimator() error {
 		gm.estX = g.Input("x", s.Batch, s.Channels, s.Size, s.Size)
 		v1, v2 = gm.views(g, gm.estX.Node(), true)
 	}
-	gm.estBound = gm.Est.Build(g, v1, v2)
-	prog, err := g.Compile(gm.estBound.Loss, gm.Estimator.Params.Learnable()...)
+	gm.estBound = gm.Estimator.Build(g, v1, v2)
+	prog, err := g.Compile(gm.estBound.Loss, gm.EstimatorPlayer.Params.Learnable()...)
 	if err != nil {
 		return fmt.Errorf("games: compiling the estimator step: %w", err)
 	}
@@ -175,7 +201,7 @@ func (gm *Game) compileEstimator() error {
 	return nil
 }
 
-func (gm *Game) compileGenerator() error {
+func (gm *ViewGame) compileGenerator() error {
 	s := gm.S
 	g := nn.NewGraph(s.Dtype, nn.Train, s.Seed+1)
 	g.UseLayers(s.Layers)
@@ -183,7 +209,7 @@ func (gm *Game) compileGenerator() error {
 	var terms []*G.Node
 	if s.InfoW != 0 {
 		v1, v2 := gm.views(g, gm.genX.Node(), false)
-		gm.genBound = gm.Est.Build(g, v1, v2)
+		gm.genBound = gm.Estimator.Build(g, v1, v2)
 		terms = append(terms, nn.Scale(g, gm.genBound.MI, s.InfoW))
 	}
 	if gm.Heads != nil && s.ClsW != 0 {
@@ -206,7 +232,7 @@ func (gm *Game) compileGenerator() error {
 		loss = nn.Add(g, loss, t)
 	}
 	gm.genLoss = g.Watch(loss)
-	prog, err := g.Compile(loss, gm.Generator.Params.Learnable()...)
+	prog, err := g.Compile(loss, gm.GeneratorPlayer.Params.Learnable()...)
 	if err != nil {
 		return fmt.Errorf("games: compiling the generator step: %w", err)
 	}
@@ -214,14 +240,11 @@ func (gm *Game) compileGenerator() error {
 	return nil
 }
 
-// Row is one line of metrics.
-type Row map[string]any
-
 // Iterate runs iteration step: EstimatorSteps estimator steps, then (after
 // the warm-up, in a view-learning game) one generator step on the last
 // batch. It returns one metrics row per player.
-func (gm *Game) Iterate(feed Feed, step int) ([]Row, error) {
-	var estRow Row
+func (gm *ViewGame) Iterate(feed Feed, step int) ([]rundir.Row, error) {
+	var estRow rundir.Row
 	var x []float32
 	for k := 0; k < gm.S.EstimatorSteps; k++ {
 		var v2 []float32
@@ -233,8 +256,8 @@ func (gm *Game) Iterate(feed Feed, step int) ([]Row, error) {
 			return nil, err
 		}
 	}
-	rows := []Row{estRow}
-	if gm.Gen == nil || step < gm.S.WarmupSteps {
+	rows := []rundir.Row{estRow}
+	if gm.Generator == nil || step < gm.S.WarmupSteps {
 		return rows, nil
 	}
 	var xl []float32
@@ -254,8 +277,8 @@ func (gm *Game) Iterate(feed Feed, step int) ([]Row, error) {
 
 // EstimatorStep runs one guarded step of the estimator on a batch: the
 // generator's input x (or, in a fixed-view game, the views x and v2).
-func (gm *Game) EstimatorStep(step int, x, v2 []float32) (Row, error) {
-	gm.Estimator.SetStep(step)
+func (gm *ViewGame) EstimatorStep(step int, x, v2 []float32) (rundir.Row, error) {
+	gm.EstimatorPlayer.SetIteration(step)
 	if err := gm.estX.Set(x); err != nil {
 		return nil, err
 	}
@@ -264,7 +287,7 @@ func (gm *Game) EstimatorStep(step int, x, v2 []float32) (Row, error) {
 			return nil, err
 		}
 	}
-	losses, ok, err := gm.Estimator.Guard(step, func() (map[string]float64, error) {
+	losses, ok, err := gm.EstimatorPlayer.Step(step, func() (map[string]float64, error) {
 		// Gorgonia's max pooling indexes out of range on NaN input, so a
 		// non-finite batch fails the step before the graph runs.
 		if bad := firstNonFinite(x, v2); bad != "" {
@@ -273,22 +296,23 @@ func (gm *Game) EstimatorStep(step int, x, v2 []float32) (Row, error) {
 		if err := gm.estProg.Run(); err != nil {
 			return nil, err
 		}
-		return map[string]float64{"loss": gm.estBound.LossValue(), "ince": gm.estBound.Estimate()}, nil
+		return map[string]float64{rundir.KeyLoss: gm.estBound.LossValue(), rundir.KeyINCE: gm.estBound.Estimate()}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return Row{"kind": "step", "step": step, "player": "estimator", "loss": losses["loss"], "ince": losses["ince"],
-		"ince_bound": gm.estBound.Ceiling, "lr": gm.Estimator.Opt.LR(0), "recovered": !ok}, nil
+	return rundir.Row{rundir.KeyKind: rundir.KindStep, rundir.KeyStep: step, rundir.KeyPlayer: rundir.PlayerEstimator,
+		rundir.KeyLoss: losses[rundir.KeyLoss], rundir.KeyINCE: losses[rundir.KeyINCE], rundir.KeyINCEBound: gm.estBound.Ceiling,
+		rundir.KeyLR: gm.EstimatorPlayer.Opt.LR(0), rundir.KeyRecovered: !ok}, nil
 }
 
 // GeneratorStep runs one guarded step of the generator (and heads) on the
 // unlabelled batch x and, when the game has heads, the labelled batch xl.
-func (gm *Game) GeneratorStep(step int, x, xl []float32, labels []int) (Row, error) {
-	if gm.Gen == nil {
+func (gm *ViewGame) GeneratorStep(step int, x, xl []float32, labels []int) (rundir.Row, error) {
+	if gm.Generator == nil {
 		return nil, fmt.Errorf("games: the %s game has no generator", gm.S.Kind)
 	}
-	gm.Generator.SetStep(step)
+	gm.GeneratorPlayer.SetIteration(step)
 	if err := gm.genX.Set(x); err != nil {
 		return nil, err
 	}
@@ -305,35 +329,36 @@ func (gm *Game) GeneratorStep(step int, x, xl []float32, labels []int) (Row, err
 		}
 		gm.labels = labels
 	}
-	losses, ok, err := gm.Generator.Guard(step, func() (map[string]float64, error) {
+	losses, ok, err := gm.GeneratorPlayer.Step(step, func() (map[string]float64, error) {
 		if bad := firstNonFinite(x, xl); bad != "" {
 			return map[string]float64{bad: math.NaN()}, nil
 		}
 		if err := gm.genProg.Run(); err != nil {
 			return nil, err
 		}
-		l := map[string]float64{"loss": gm.genLoss.Scalar()}
+		l := map[string]float64{rundir.KeyLoss: gm.genLoss.Scalar()}
 		if gm.genBound != nil {
-			l["ince"] = gm.genBound.Estimate()
+			l[rundir.KeyINCE] = gm.genBound.Estimate()
 		}
 		if gm.ce1 != nil {
-			l["ce1"], l["ce2"] = gm.ce1.Scalar(), gm.ce2.Scalar()
+			l[rundir.KeyCE1], l[rundir.KeyCE2] = gm.ce1.Scalar(), gm.ce2.Scalar()
 		}
 		return l, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	row := Row{"kind": "step", "step": step, "player": "generator", "lr": gm.Generator.Opt.LR(0), "recovered": !ok}
+	row := rundir.Row{rundir.KeyKind: rundir.KindStep, rundir.KeyStep: step, rundir.KeyPlayer: rundir.PlayerGenerator,
+		rundir.KeyLR: gm.GeneratorPlayer.Opt.LR(0), rundir.KeyRecovered: !ok}
 	for k, v := range losses {
 		row[k] = v
 	}
 	if gm.genBound != nil {
-		row["ince_bound"] = gm.genBound.Ceiling
+		row[rundir.KeyINCEBound] = gm.genBound.Ceiling
 	}
 	if gm.logits1 != nil {
-		row["acc1"] = accuracy(gm.logits1.Values(), gm.labels, gm.S.Classes)
-		row["acc2"] = accuracy(gm.logits2.Values(), gm.labels, gm.S.Classes)
+		row[rundir.KeyAcc1] = Accuracy(gm.logits1.Values(), gm.labels)
+		row[rundir.KeyAcc2] = Accuracy(gm.logits2.Values(), gm.labels)
 	}
 	return row, nil
 }
@@ -350,7 +375,14 @@ func firstNonFinite(batches ...[]float32) string {
 	return ""
 }
 
-func accuracy(logits []float64, labels []int, classes int) float64 {
+// Accuracy is the fraction of the rows of logits (one row per label, as
+// many columns as classes) whose largest entry is at the label; 0 for no
+// labels.
+func Accuracy(logits []float64, labels []int) float64 {
+	if len(labels) == 0 {
+		return 0
+	}
+	classes := len(logits) / len(labels)
 	right := 0
 	for i, y := range labels {
 		row := logits[i*classes : (i+1)*classes]
@@ -364,14 +396,14 @@ func accuracy(logits []float64, labels []int, classes int) float64 {
 			right++
 		}
 	}
-	return float64(right) / math.Max(1, float64(len(labels)))
+	return float64(right) / float64(len(labels))
 }
 
 // Params returns every parameter and buffer of the game, for checkpoints.
-func (gm *Game) Params() nn.Params {
-	ps := gm.Est.Params()
-	if gm.Gen != nil {
-		ps = append(ps, gm.Gen.Params()...)
+func (gm *ViewGame) Params() nn.Params {
+	ps := gm.Estimator.Params()
+	if gm.Generator != nil {
+		ps = append(ps, gm.Generator.Params()...)
 	}
 	if gm.Heads != nil {
 		ps = append(ps, gm.Heads.Params()...)
@@ -380,16 +412,18 @@ func (gm *Game) Params() nn.Params {
 }
 
 // Players returns the game's players.
-func (gm *Game) Players() []*Player {
-	if gm.Generator == nil {
-		return []*Player{gm.Estimator}
+func (gm *ViewGame) Players() []*Player {
+	if gm.GeneratorPlayer == nil {
+		return []*Player{gm.EstimatorPlayer}
 	}
-	return []*Player{gm.Estimator, gm.Generator}
+	return []*Player{gm.EstimatorPlayer, gm.GeneratorPlayer}
 }
 
 // Close releases the compiled programs.
-func (gm *Game) Close() {
-	gm.estProg.Close()
+func (gm *ViewGame) Close() {
+	if gm.estProg != nil {
+		gm.estProg.Close()
+	}
 	if gm.genProg != nil {
 		gm.genProg.Close()
 	}

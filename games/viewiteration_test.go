@@ -5,10 +5,11 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/learnviews/learnviews/contrast"
-	"github.com/learnviews/learnviews/nn"
-	"github.com/learnviews/learnviews/viewgen"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/contrast"
+	"github.com/learnviews/learnviews/flow"
+	"github.com/learnviews/learnviews/nn"
 )
 
 // BenchmarkViewIteration times the view-learning iteration of cmd/refstep
@@ -24,7 +25,7 @@ func BenchmarkViewIteration(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	gen, err := viewgen.NewFlow("g", tensor.Float32, viewgen.FlowConfig{Kind: viewgen.FlowVP, Blocks: 4, Hidden: 16}, rng)
+	gen, err := flow.New("g", tensor.Float32, flow.Config{Kind: flow.VP, Blocks: 4, Hidden: 16}, rng)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,10 +37,10 @@ func BenchmarkViewIteration(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	gm, err := New(Settings{Kind: Unsupervised, InfoW: 1, Batch: batch, Channels: 3, Size: size,
-		V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: 1}, gen, est, nil,
-		&Player{Name: "estimator", Params: est.Params().Learnable(), Opt: estOpt, Sign: -1, MaxFailures: 5},
-		&Player{Name: "generator", Params: gen.Params().Learnable(), Opt: genOpt, Sign: 1, MaxFailures: 5})
+	gm, err := NewViewGame(Parts{Settings: Settings{Kind: Unsupervised, InfoW: 1, Batch: batch, Channels: 3, Size: size,
+		V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: 1}, Generator: gen, Estimator: est,
+		EstimatorPlayer: &Player{Name: "estimator", Params: est.Params().Learnable(), Opt: estOpt, Sign: -1, MaxFailures: 5},
+		GeneratorPlayer: &Player{Name: "generator", Params: gen.Params().Learnable(), Opt: genOpt, Sign: 1, MaxFailures: 5}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -82,16 +83,16 @@ func TestViewIterationDeterministic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gen, err := viewgen.NewFlow("g", tensor.Float32, viewgen.FlowConfig{Kind: viewgen.FlowVP, Blocks: 4, Hidden: 16}, rng)
+		gen, err := flow.New("g", tensor.Float32, flow.Config{Kind: flow.VP, Blocks: 4, Hidden: 16}, rng)
 		if err != nil {
 			t.Fatal(err)
 		}
 		estOpt, _ := nn.NewAdam(nn.AdamConfig{LR: 2e-3}, nn.Group{Params: est.Params()})
 		genOpt, _ := nn.NewAdam(nn.AdamConfig{LR: 1e-2}, nn.Group{Params: gen.Params()})
-		gm, err := New(Settings{Kind: Unsupervised, InfoW: 1, Batch: batch, Channels: 3, Size: size,
-			V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: 1}, gen, est, nil,
-			&Player{Name: "estimator", Params: est.Params().Learnable(), Opt: estOpt, Sign: -1},
-			&Player{Name: "generator", Params: gen.Params().Learnable(), Opt: genOpt, Sign: 1})
+		gm, err := NewViewGame(Parts{Settings: Settings{Kind: Unsupervised, InfoW: 1, Batch: batch, Channels: 3, Size: size,
+			V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: 1}, Generator: gen, Estimator: est,
+			EstimatorPlayer: &Player{Name: "estimator", Params: est.Params().Learnable(), Opt: estOpt, Sign: -1},
+			GeneratorPlayer: &Player{Name: "generator", Params: gen.Params().Learnable(), Opt: genOpt, Sign: 1}})
 		if err != nil {
 			t.Fatal(err)
 		}

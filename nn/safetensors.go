@@ -9,8 +9,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/learnviews/learnviews/internal/atomicfile"
 
 	"gorgonia.org/tensor"
 )
@@ -205,45 +206,9 @@ func unexpectedEOF(err error) error {
 	return err
 }
 
-// WriteFileAtomic writes a file through write so that a reader (or a crash
-// at any moment) sees either the old file or the complete new one: it
-// writes a temporary file in the same directory, syncs it, renames it over
-// path and syncs the directory.
-func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = write(f); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
 // SaveSafetensors writes tensors and metadata to path atomically.
 func SaveSafetensors(path string, ts []NamedTensor, meta map[string]string) error {
-	return WriteFileAtomic(path, func(w io.Writer) error { return WriteSafetensors(w, ts, meta) })
+	return atomicfile.Write(path, func(w io.Writer) error { return WriteSafetensors(w, ts, meta) })
 }
 
 // LoadSafetensors reads a safetensors file.

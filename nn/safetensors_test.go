@@ -3,8 +3,6 @@ package nn
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,24 +123,6 @@ func TestSafetensorsMalformed(t *testing.T) {
 		require.Error(t, err, tc.name)
 		assert.Contains(t, err.Error(), tc.error, tc.name)
 	}
-}
-
-func TestWriteFileAtomicKeepsOldFileOnError(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "ckpt")
-	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
-	err := WriteFileAtomic(path, func(w io.Writer) error {
-		w.Write([]byte("half-written"))
-		return errors.New("disk full")
-	})
-	require.ErrorContains(t, err, "disk full")
-	got, _ := os.ReadFile(path)
-	assert.Equal(t, "old", string(got))
-	entries, _ := os.ReadDir(dir)
-	assert.Len(t, entries, 1, "the temporary file is removed")
-	require.NoError(t, WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }))
-	got, _ = os.ReadFile(path)
-	assert.Equal(t, "new", string(got))
 }
 
 func FuzzReadSafetensors(f *testing.F) {

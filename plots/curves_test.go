@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/learnviews/learnviews/rundir"
+
 	"gonum.org/v1/plot/vg"
 )
 
@@ -20,7 +22,7 @@ func syntheticRecords(t testing.TB, steps int) Records {
 	t.Helper()
 	dir := t.TempDir()
 	writeSyntheticRun(t, dir, steps)
-	recs, err := ReadMetrics(filepath.Join(dir, MetricsFile))
+	recs, err := ReadMetrics(filepath.Join(dir, rundir.MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}

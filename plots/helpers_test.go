@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/learnviews/learnviews/rundir"
 )
 
 // writeSyntheticRun writes a small but complete run directory: interleaved
@@ -46,7 +48,7 @@ func writeSyntheticRun(t testing.TB, dir string, steps int) {
 	put(map[string]any{"kind": "eval", "step": steps, "split": "test", "stage": "stage2", "probe_acc": 0.655, "knn_acc": 0.61})
 	put(map[string]any{"kind": "eval", "step": steps + 10, "split": "test", "stage": "stage2", "probe_acc": 0.6725, "knn_acc": 0.615})
 	buf.WriteString(`{"kind":"step","step":99999,"player":"estim`) // killed mid-write
-	if err := os.WriteFile(filepath.Join(dir, MetricsFile), buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, rundir.MetricsFile), buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	manifest := `{
@@ -58,7 +60,7 @@ func writeSyntheticRun(t testing.TB, dir string, steps int) {
   "start_time": "2026-01-02T03:04:05Z",
   "device": "cpu"
 }`
-	if err := os.WriteFile(filepath.Join(dir, ManifestFile), []byte(manifest), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, rundir.ManifestFile), []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

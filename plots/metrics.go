@@ -9,6 +9,8 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"github.com/learnviews/learnviews/internal/jsondesc"
 )
 
 // Record is one line of metrics.jsonl.
@@ -239,32 +241,17 @@ func decodeRecord(line []byte) (Record, error) {
 	}
 	kind, ok := fields["kind"].(string)
 	if !ok || kind == "" {
-		return Record{}, fmt.Errorf(`key "kind": want a non-empty string, got %s`, describe(fields["kind"]))
+		return Record{}, fmt.Errorf(`key "kind": want a non-empty string, got %s`, jsondesc.Describe(fields["kind"]))
 	}
 	num, ok := fields["step"].(json.Number)
 	if !ok {
-		return Record{}, fmt.Errorf(`key "step": want an integer, got %s`, describe(fields["step"]))
+		return Record{}, fmt.Errorf(`key "step": want an integer, got %s`, jsondesc.Describe(fields["step"]))
 	}
 	step, err := num.Int64()
 	if err != nil || step != int64(int(step)) {
 		return Record{}, fmt.Errorf(`key "step": want an integer, got %s`, num)
 	}
 	return Record{Kind: kind, Step: int(step), Fields: fields}, nil
-}
-
-func describe(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "nothing (missing or null)"
-	case string:
-		return fmt.Sprintf("string %q", v)
-	case json.Number:
-		return "number " + v.String()
-	case bool:
-		return fmt.Sprintf("bool %v", v)
-	default:
-		return fmt.Sprintf("%T", v)
-	}
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

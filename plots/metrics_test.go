@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/learnviews/learnviews/rundir"
 )
 
 func TestDecodeMetrics(t *testing.T) {
@@ -164,7 +166,7 @@ func TestRecordValues(t *testing.T) {
 func TestReadMetrics(t *testing.T) {
 	dir := t.TempDir()
 	writeSyntheticRun(t, dir, 100)
-	recs, err := ReadMetrics(filepath.Join(dir, MetricsFile))
+	recs, err := ReadMetrics(filepath.Join(dir, rundir.MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,13 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// The files of a run directory that BuildRunReport reads and writes.
-const (
-	MetricsFile  = "metrics.jsonl"
-	ManifestFile = "manifest.json"
-	FiguresDir   = "figures"
+	"github.com/learnviews/learnviews/rundir"
 )
 
 // runCharts are the standard figures of a run, by file stem.
@@ -44,16 +39,16 @@ var runCharts = []struct {
 //
 // metrics.jsonl must exist; a missing manifest.json only adds a note.
 func BuildRunReport(runDir string) (*Report, error) {
-	recs, err := ReadMetrics(filepath.Join(runDir, MetricsFile))
+	recs, err := ReadMetrics(filepath.Join(runDir, rundir.MetricsFile))
 	if err != nil {
 		return nil, err
 	}
 	rep := &Report{Title: "learnviews run " + filepath.Base(filepath.Clean(runDir))}
 
-	man, err := ReadManifest(filepath.Join(runDir, ManifestFile))
+	man, err := rundir.ReadManifest(filepath.Join(runDir, rundir.ManifestFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		rep.Notes = append(rep.Notes, "The run directory has no "+ManifestFile+": configuration and environment are unknown.")
+		rep.Notes = append(rep.Notes, "The run directory has no "+rundir.ManifestFile+": configuration and environment are unknown.")
 	case err != nil:
 		return nil, err
 	default:
@@ -62,7 +57,7 @@ func BuildRunReport(runDir string) (*Report, error) {
 	}
 	rep.Environment = append(rep.Environment, metricsEnvironment(recs)...)
 
-	figDir := filepath.Join(runDir, FiguresDir)
+	figDir := filepath.Join(runDir, rundir.FiguresDir)
 	if err := os.MkdirAll(figDir, 0o755); err != nil {
 		return nil, fmt.Errorf("plots: run report: %w", err)
 	}
@@ -104,7 +99,7 @@ func BuildRunReport(runDir string) (*Report, error) {
 	if t, ok := finalEvalTable(recs); ok {
 		rep.Tables = append(rep.Tables, t)
 	} else {
-		rep.Notes = append(rep.Notes, "No eval rows in "+MetricsFile+" yet.")
+		rep.Notes = append(rep.Notes, "No eval rows in "+rundir.MetricsFile+" yet.")
 	}
 	if t, ok := finalStepTable(recs); ok {
 		rep.Tables = append(rep.Tables, t)
@@ -161,7 +156,7 @@ func figuresIn(dir string, skip map[string]bool) ([]Figure, error) {
 	return out, nil // os.ReadDir sorts by name
 }
 
-func manifestEnvironment(m *Manifest) []KeyValue {
+func manifestEnvironment(m *rundir.Manifest) []KeyValue {
 	var env []KeyValue
 	add := func(k, v string) {
 		if v != "" {

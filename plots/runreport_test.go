@@ -9,13 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/learnviews/learnviews/rundir"
 )
 
 var reportOut = flag.String("report-out", "", "also write the synthetic run's report page to this file, for scripts/check-report.sh")
 
 func TestBuildRunReport(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "infomin-lab")
-	if err := os.MkdirAll(filepath.Join(dir, FiguresDir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, rundir.FiguresDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	writeSyntheticRun(t, dir, 300)
@@ -33,10 +35,10 @@ func TestBuildRunReport(t *testing.T) {
 	mustf(t, err, "colour space")
 	img, err := grid.Render()
 	mustf(t, err, "render")
-	mustf(t, SavePNG(filepath.Join(dir, FiguresDir, "colorspace.png"), img), "save")
-	mustf(t, os.WriteFile(filepath.Join(dir, FiguresDir, "colorspace.txt"), []byte("Learned colour space (Figure 7).\n"), 0o644), "caption")
-	mustf(t, os.WriteFile(filepath.Join(dir, FiguresDir, "notes.md"), []byte("# not a figure"), 0o644), "notes")
-	mustf(t, os.MkdirAll(filepath.Join(dir, FiguresDir, "sub.png"), 0o755), "dir")
+	mustf(t, SavePNG(filepath.Join(dir, rundir.FiguresDir, "colorspace.png"), img), "save")
+	mustf(t, os.WriteFile(filepath.Join(dir, rundir.FiguresDir, "colorspace.txt"), []byte("Learned colour space (Figure 7).\n"), 0o644), "caption")
+	mustf(t, os.WriteFile(filepath.Join(dir, rundir.FiguresDir, "notes.md"), []byte("# not a figure"), 0o644), "notes")
+	mustf(t, os.MkdirAll(filepath.Join(dir, rundir.FiguresDir, "sub.png"), 0o755), "dir")
 
 	rep, err := BuildRunReport(dir)
 	if err != nil {
@@ -54,17 +56,17 @@ func TestBuildRunReport(t *testing.T) {
 		!strings.HasPrefix(captions[2], "Learning rate") || captions[3] != "Learned colour space (Figure 7)." {
 		t.Errorf("figure captions %q", captions)
 	}
-	if !bytes.Equal(rep.Figures[3].PNG, must(os.ReadFile(filepath.Join(dir, FiguresDir, "colorspace.png")))) {
+	if !bytes.Equal(rep.Figures[3].PNG, must(os.ReadFile(filepath.Join(dir, rundir.FiguresDir, "colorspace.png")))) {
 		t.Error("the colour-space figure is not embedded as found")
 	}
 	// The standard figures are written as PNG and SVG, one set per stage;
 	// the PNG written is the one embedded.
 	for i, stem := range []string{"ince-view-learning", "heads-view-learning", "lr-view-learning"} {
-		data := must(os.ReadFile(filepath.Join(dir, FiguresDir, stem+".png")))
+		data := must(os.ReadFile(filepath.Join(dir, rundir.FiguresDir, stem+".png")))
 		if !bytes.Equal(data, rep.Figures[i].PNG) {
 			t.Errorf("%s.png differs from the embedded figure", stem)
 		}
-		svg := must(os.ReadFile(filepath.Join(dir, FiguresDir, stem+".svg")))
+		svg := must(os.ReadFile(filepath.Join(dir, rundir.FiguresDir, stem+".svg")))
 		if err := xml.Unmarshal(svg, new(struct{})); err != nil {
 			t.Errorf("%s.svg: %v", stem, err)
 		}
@@ -165,14 +167,14 @@ func TestBuildRunReportPartialRuns(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			if tc.metrics != "" {
-				mustf(t, os.WriteFile(filepath.Join(dir, MetricsFile), []byte(tc.metrics), 0o644), "metrics")
+				mustf(t, os.WriteFile(filepath.Join(dir, rundir.MetricsFile), []byte(tc.metrics), 0o644), "metrics")
 			}
 			if tc.manifest != "" {
-				mustf(t, os.WriteFile(filepath.Join(dir, ManifestFile), []byte(tc.manifest), 0o644), "manifest")
+				mustf(t, os.WriteFile(filepath.Join(dir, rundir.ManifestFile), []byte(tc.manifest), 0o644), "manifest")
 			}
 			if tc.extraPNG != nil {
-				mustf(t, os.MkdirAll(filepath.Join(dir, FiguresDir), 0o755), "mkdir")
-				mustf(t, os.WriteFile(filepath.Join(dir, FiguresDir, "extra.png"), tc.extraPNG, 0o644), "png")
+				mustf(t, os.MkdirAll(filepath.Join(dir, rundir.FiguresDir), 0o755), "mkdir")
+				mustf(t, os.WriteFile(filepath.Join(dir, rundir.FiguresDir, "extra.png"), tc.extraPNG, 0o644), "png")
 			}
 			rep, err := BuildRunReport(dir)
 			if tc.wantErr != "" {

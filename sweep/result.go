@@ -1,6 +1,8 @@
 package sweep
 
 import (
+	"strings"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,35 +10,65 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/learnviews/learnviews/rundir"
 )
 
 // ResultFile is the name of a finished task's result inside its run
 // directory. A task whose run directory holds it is never run again.
 const ResultFile = "result.json"
 
-// Result is what one finished task reports.
+// Result is what one finished task reports: the evaluation of the stage
+// the sweep reports, and where and when it ran.
 type Result struct {
 	Task  int    `json:"task"`
 	Point int    `json:"point"`
 	Label string `json:"label"`
 	Seed  uint64 `json:"seed"`
-	Stage string `json:"stage"` // the evaluation reported
-	// INCE is I_NCE at the end of training (nats), absent for a stage
-	// without a contrastive estimator (the supervised baseline).
-	INCE      *float64 `json:"ince,omitempty"`
-	INCEBound float64  `json:"ince_bound,omitempty"` // log K of the estimate
-	ProbeAcc  float64  `json:"probe_acc"`
-	TrainAcc  float64  `json:"probe_train_acc"`
-	KNNAcc    float64  `json:"knn_acc"`
-	// Colorful-Moving-MNIST heads.
-	BkgdAcc *float64 `json:"bkgd_acc,omitempty"`
-	PosErr  *float64 `json:"pos_err_px,omitempty"`
+	// The evaluation reported (its Stage names it); INCE is absent for a
+	// stage without a contrastive estimator (the supervised baseline).
+	rundir.Evaluation
 	// TrainWall is the training time of the run's stages in seconds, summed
 	// over resumed attempts; Wall the time of the attempt that finished it.
 	TrainWall float64 `json:"train_wall_s"`
 	Wall      float64 `json:"wall_s"`
 	Dir       string  `json:"dir"`
 	Finished  string  `json:"finished"`
+}
+
+// Summary is the result on one line.
+func (r *Result) Summary() string {
+	s := fmt.Sprintf("probe %.1f%%, kNN %.1f%%", 100*r.ProbeAcc, 100*r.KNNAcc)
+	if r.INCE != nil {
+		s += fmt.Sprintf(", I_NCE %.3f", *r.INCE)
+	}
+	if r.BkgdAcc != nil {
+		s += fmt.Sprintf(", bkgd %.1f%%", 100**r.BkgdAcc)
+	}
+	if r.PosErr != nil {
+		s += fmt.Sprintf(", loc %.2f px", *r.PosErr)
+	}
+	return s + fmt.Sprintf(" (%.0f s)", r.Wall)
+}
+
+// ReportedStage picks the evaluation a sweep reports for a run: the plan's
+// stage if it names one, else stage2, the supervised encoder or
+// contrastive, whichever the run has first.
+func ReportedStage(want string, evals []rundir.Evaluation) (rundir.Evaluation, error) {
+	order := []string{rundir.StageStage2, rundir.StageSupervisedEncoder, rundir.StageContrastive, rundir.StageStage2Raw}
+	if want != "" {
+		order = []string{want}
+	}
+	for _, s := range order {
+		if ev, ok := rundir.FindEvaluation(evals, s); ok {
+			return ev, nil
+		}
+	}
+	var have []string
+	for _, r := range evals {
+		have = append(have, r.Stage)
+	}
+	return rundir.Evaluation{}, fmt.Errorf("the run has no evaluation of stage %s (it has: %s)", strings.Join(order, " or "), strings.Join(have, ", "))
 }
 
 // ReadResult reads the result of the task run in runDir; it returns nil

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/learnviews/learnviews/rundir"
 )
 
 func TestMeanStd(t *testing.T) {
@@ -92,10 +94,10 @@ func TestSlug(t *testing.T) {
 func TestAggregate(t *testing.T) {
 	p := testPlan(t)
 	results := []Result{
-		{Task: 0, Point: 0, Seed: 1, Stage: "contrastive", INCE: fptr(2.0), ProbeAcc: 0.6, KNNAcc: 0.5},
-		{Task: 2, Point: 0, Seed: 3, Stage: "contrastive", INCE: fptr(3.0), ProbeAcc: 0.8, KNNAcc: 0.5},
-		{Task: 1, Point: 0, Seed: 2, Stage: "contrastive", INCE: fptr(2.5), ProbeAcc: 0.7, KNNAcc: 0.5},
-		{Task: 3, Point: 1, Seed: 1, Stage: "supervised", ProbeAcc: 0.9, BkgdAcc: fptr(0.4), PosErr: fptr(2)},
+		{Task: 0, Point: 0, Seed: 1, Evaluation: rundir.Evaluation{Stage: "contrastive", INCE: fptr(2.0), ProbeAcc: 0.6, KNNAcc: 0.5}},
+		{Task: 2, Point: 0, Seed: 3, Evaluation: rundir.Evaluation{Stage: "contrastive", INCE: fptr(3.0), ProbeAcc: 0.8, KNNAcc: 0.5}},
+		{Task: 1, Point: 0, Seed: 2, Evaluation: rundir.Evaluation{Stage: "contrastive", INCE: fptr(2.5), ProbeAcc: 0.7, KNNAcc: 0.5}},
+		{Task: 3, Point: 1, Seed: 1, Evaluation: rundir.Evaluation{Stage: "supervised", ProbeAcc: 0.9, BkgdAcc: fptr(0.4), PosErr: fptr(2)}},
 	}
 	rows := Aggregate(p, results)
 	require.Len(t, rows, 2)
@@ -158,8 +160,8 @@ func TestCollect(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, task.Dir, ResultFile), b, 0o644))
 	}
-	write(p.Tasks[0], Result{Task: 0, Point: 0, Seed: 1, ProbeAcc: 0.5})
-	write(p.Tasks[5], Result{Task: 5, Point: 1, Seed: 3, ProbeAcc: 0.7})
+	write(p.Tasks[0], Result{Task: 0, Point: 0, Seed: 1, Evaluation: rundir.Evaluation{ProbeAcc: 0.5}})
+	write(p.Tasks[5], Result{Task: 5, Point: 1, Seed: 3, Evaluation: rundir.Evaluation{ProbeAcc: 0.7}})
 	results, missing, err := Collect(dir, p)
 	require.NoError(t, err)
 	assert.Len(t, results, 2)
@@ -176,8 +178,8 @@ func TestPaperTables(t *testing.T) {
 	require.NoError(t, err)
 	p.Table = "cmnist"
 	rows := Aggregate(p, []Result{
-		{Task: 0, Point: 0, Seed: 1, ProbeAcc: 0.8, BkgdAcc: fptr(0.1), PosErr: fptr(5)},
-		{Task: 1, Point: 1, Seed: 1, ProbeAcc: 0.95, BkgdAcc: fptr(0.5), PosErr: fptr(1)},
+		{Task: 0, Point: 0, Seed: 1, Evaluation: rundir.Evaluation{ProbeAcc: 0.8, BkgdAcc: fptr(0.1), PosErr: fptr(5)}},
+		{Task: 1, Point: 1, Seed: 1, Evaluation: rundir.Evaluation{ProbeAcc: 0.95, BkgdAcc: fptr(0.5), PosErr: fptr(1)}},
 	})
 	c := CellsFor(p, rows)
 	assert.Equal(t, []string{"shared factors", "digit err %", "paper", "bkgd err %", "paper", "loc err px", "paper"}, c.Header)
@@ -192,8 +194,8 @@ func TestPaperTables(t *testing.T) {
 	require.NoError(t, err)
 	p.Table = "learned-views"
 	rows = Aggregate(p, []Result{
-		{Task: 0, Point: 0, Seed: 1, ProbeAcc: 0.6}, {Task: 1, Point: 0, Seed: 2, ProbeAcc: 0.8},
-		{Task: 4, Point: 2, Seed: 1, ProbeAcc: 0.5},
+		{Task: 0, Point: 0, Seed: 1, Evaluation: rundir.Evaluation{ProbeAcc: 0.6}}, {Task: 1, Point: 0, Seed: 2, Evaluation: rundir.Evaluation{ProbeAcc: 0.8}},
+		{Task: 4, Point: 2, Seed: 1, Evaluation: rundir.Evaluation{ProbeAcc: 0.5}},
 	})
 	c = CellsFor(p, rows)
 	assert.Equal(t, []string{"view generator", "RGB", "paper", "YDbDr", "paper"}, c.Header)

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"sync"
+
+	"github.com/learnviews/learnviews/registry"
 )
 
 // ColorSpace names a colour space with a forward conversion from RGB and its
@@ -51,7 +53,7 @@ const (
 	// XYZ, without the sRGB gamma.
 	CIERGB
 
-	numSpaces
+	numBuiltinSpaces
 )
 
 type spaceInfo struct {
@@ -91,11 +93,43 @@ func (a *affine) applyPlanes(dst, src []float32, n int) {
 	}
 }
 
-var spaces [numSpaces]spaceInfo
+// spaces holds every colour space, indexed by ColorSpace: the built-in
+// ones in the order of the constants, then those registered later. It is
+// written only while packages initialise.
+var spaces []spaceInfo
 
-// Spaces returns every colour space, in the order of the constants.
+// ColorSpaces holds the colour spaces by name: the names that
+// generator.input_space and the view specs take.
+var ColorSpaces = registry.New[ColorSpace]("generator.input_space")
+
+// ColorSpaceDef defines a colour space: its name (lower case), the names of
+// its three channels, and the conversion of one colour from RGB (components
+// in [0, 1]) and back.
+type ColorSpaceDef struct {
+	Name     string
+	Channels [3]string
+	FromRGB  func([3]float64) [3]float64
+	ToRGB    func([3]float64) [3]float64
+}
+
+// RegisterColorSpace adds a colour space, which every view spec, profile
+// and figure can then name; doc says what it is in one line. It is meant
+// for a package's init function, and panics on a duplicate name.
+func RegisterColorSpace(def ColorSpaceDef, doc string) ColorSpace {
+	return register(spaceInfo{name: def.Name, channels: def.Channels, fromRGB: def.FromRGB, toRGB: def.ToRGB}, doc)
+}
+
+func register(info spaceInfo, doc string) ColorSpace {
+	cs := ColorSpace(len(spaces))
+	ColorSpaces.Register(info.name, doc, cs)
+	spaces = append(spaces, info)
+	return cs
+}
+
+// Spaces returns every colour space: the built-in ones in the order of the
+// constants, then the registered ones.
 func Spaces() []ColorSpace {
-	out := make([]ColorSpace, numSpaces)
+	out := make([]ColorSpace, len(spaces))
 	for i := range out {
 		out[i] = ColorSpace(i)
 	}
@@ -103,7 +137,7 @@ func Spaces() []ColorSpace {
 }
 
 func spaceNames() string {
-	names := make([]string, numSpaces)
+	names := make([]string, len(spaces))
 	for i := range names {
 		names[i] = spaces[i].name
 	}
@@ -131,7 +165,7 @@ func ParseColorSpace(name string) (ColorSpace, error) {
 	return 0, fmt.Errorf("unknown colour space %q: known are %s", name, spaceNames())
 }
 
-func (cs ColorSpace) valid() bool { return cs >= 0 && cs < numSpaces }
+func (cs ColorSpace) valid() bool { return cs >= 0 && int(cs) < len(spaces) }
 
 // String returns the space's name, as ParseColorSpace reads it.
 func (cs ColorSpace) String() string {
@@ -222,34 +256,37 @@ func convertPixels(dst, src []float32, n int, f func([3]float64) [3]float64) {
 }
 
 var (
-	rangesOnce sync.Once
-	ranges     [numSpaces][3][2]float64
+	rangesMu sync.Mutex
+	ranges   = map[ColorSpace][3][2]float64{}
 )
 
 // ChannelRanges returns, for each channel, the least and greatest value the
 // space takes over the RGB cube (sampled on a 33-point grid per axis). It is
 // the natural display range of a channel.
 func (cs ColorSpace) ChannelRanges() [3][2]float64 {
-	rangesOnce.Do(func() {
-		const n = 33
-		for s := range ranges {
-			for c := range 3 {
-				ranges[s][c] = [2]float64{math.Inf(1), math.Inf(-1)}
-			}
-			for i := range n {
-				for j := range n {
-					for k := range n {
-						v := spaces[s].fromRGB([3]float64{float64(i) / (n - 1), float64(j) / (n - 1), float64(k) / (n - 1)})
-						for c := range 3 {
-							ranges[s][c][0] = math.Min(ranges[s][c][0], v[c])
-							ranges[s][c][1] = math.Max(ranges[s][c][1], v[c])
-						}
-					}
+	rangesMu.Lock()
+	defer rangesMu.Unlock()
+	if r, ok := ranges[cs]; ok {
+		return r
+	}
+	const n = 33
+	var r [3][2]float64
+	for c := range 3 {
+		r[c] = [2]float64{math.Inf(1), math.Inf(-1)}
+	}
+	for i := range n {
+		for j := range n {
+			for k := range n {
+				v := spaces[cs].fromRGB([3]float64{float64(i) / (n - 1), float64(j) / (n - 1), float64(k) / (n - 1)})
+				for c := range 3 {
+					r[c][0] = math.Min(r[c][0], v[c])
+					r[c][1] = math.Max(r[c][1], v[c])
 				}
 			}
 		}
-	})
-	return ranges[cs]
+	}
+	ranges[cs] = r
+	return r
 }
 
 // ---- matrices and formulas ----
@@ -361,15 +398,21 @@ var (
 )
 
 func init() {
+	// The built-in spaces are registered in the order of their constants.
+	put := func(cs ColorSpace, info spaceInfo) {
+		if got := register(info, builtinDocs[cs]); got != cs {
+			panic(fmt.Sprintf("viewgen: colour space %s registered as %d, want %d", info.name, got, cs))
+		}
+	}
 	add := func(cs ColorSpace, name string, ch [3]string, fwd, inv func([3]float64) [3]float64) {
-		spaces[cs] = spaceInfo{name: name, channels: ch, fromRGB: fwd, toRGB: inv}
+		put(cs, spaceInfo{name: name, channels: ch, fromRGB: fwd, toRGB: inv})
 	}
 	// addAffine adds a space reached by v -> m·v + offset.
 	addAffine := func(cs ColorSpace, name string, ch [3]string, m mat3, offset [3]float64) {
 		neg := [3]float64{-offset[0], -offset[1], -offset[2]}
 		fwd := &affine{m: m, post: offset}
 		inv := &affine{m: m.inverse(), pre: neg}
-		spaces[cs] = spaceInfo{name: name, channels: ch, fromRGB: fwd.apply, toRGB: inv.apply, fwd: fwd, inv: inv}
+		put(cs, spaceInfo{name: name, channels: ch, fromRGB: fwd.apply, toRGB: inv.apply, fwd: fwd, inv: inv})
 	}
 	identity := func(v [3]float64) [3]float64 { return v }
 	add(RGB, "rgb", [3]string{"R", "G", "B"}, identity, identity)
@@ -407,6 +450,22 @@ func init() {
 		})
 
 	addAffine(CIERGB, "rgbcie", [3]string{"R", "G", "B"}, xyzFromRGBCIE.inverse().matmul(xyzFromRGB), [3]float64{})
+}
+
+// builtinDocs say what each built-in space is, in one line.
+var builtinDocs = [numBuiltinSpaces]string{
+	RGB:    "sRGB as given, in [0, 1]",
+	YCbCr:  "ITU-R BT.601 studio-swing YCbCr",
+	YDbDr:  "SECAM luminance and two colour differences",
+	YPbPr:  "analogue BT.601 component video",
+	YIQ:    "NTSC luminance, in-phase and quadrature",
+	YUV:    "BT.601 YUV (PAL)",
+	XYZ:    "CIE 1931 XYZ of linear sRGB (D65)",
+	Lab:    "CIE L*a*b* (D65, 2° observer)",
+	LUV:    "CIE L*u*v* (D65, 2° observer)",
+	HSV:    "hue, saturation and value",
+	HED:    "haematoxylin-eosin-DAB stain densities (Ruifrok and Johnston)",
+	CIERGB: "CIE 1931 RGB primaries (700, 546.1, 435.8 nm)",
 }
 
 // hedFloor is the least RGB value the stain conversion takes, so that the

@@ -36,12 +36,13 @@ import (
 	"sort"
 	"time"
 
-	"github.com/learnviews/learnviews/contrast"
-	"github.com/learnviews/learnviews/games"
-	"github.com/learnviews/learnviews/nn"
-	"github.com/learnviews/learnviews/viewgen"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/contrast"
+	"github.com/learnviews/learnviews/experiment"
+	"github.com/learnviews/learnviews/nn"
+	"github.com/learnviews/learnviews/rundir"
 )
 
 const usage = `usage: gpucheck devices
@@ -478,41 +479,16 @@ func (f *randomFeed) NextLabelled() ([]float32, []int, error) {
 func (f *randomFeed) State() (json.RawMessage, error) { return json.RawMessage("{}"), nil }
 func (f *randomFeed) Restore(json.RawMessage) error   { return nil }
 
-// benchGame times the unsupervised view-learning iteration: a flow
-// generator (viewgen's defaults) on 3-channel images whose output splits
-// into a 1-channel and a 2-channel view, the reference encoders, one
-// estimator step and one generator step per iteration.
+// benchGame times the reference view-learning iteration
+// (experiment.ReferenceConfig): a VP flow generator on 3-channel images
+// whose output splits into a 1-channel and a 2-channel view, the reference
+// encoders, one estimator step and one generator step per iteration.
 func benchGame(args []string) error {
 	r, err := parseRun("bench-game", args, 256, 64, 5)
 	if err != nil {
 		return err
 	}
-	rng := rand.New(rand.NewPCG(r.seed, 1))
-	gen, err := viewgen.NewFlow("g", tensor.Float32, viewgen.FlowConfig{}, rng)
-	if err != nil {
-		return err
-	}
-	est, err := contrast.NewEstimator(tensor.Float32, contrast.ReferenceConfig(), rng)
-	if err != nil {
-		return err
-	}
-	player := func(name string, ps nn.Params, sign float64) (*games.Player, error) {
-		opt, err := nn.NewAdam(nn.AdamConfig{LR: 2e-4, Beta1: 0.5, Beta2: 0.999}, nn.Group{Params: ps})
-		if err != nil {
-			return nil, err
-		}
-		return &games.Player{Name: name, Params: ps.Learnable(), Opt: opt, Sign: sign, MaxFailures: 3, Backoff: 0.5}, nil
-	}
-	estP, err := player("estimator", est.Params(), -1)
-	if err != nil {
-		return err
-	}
-	genP, err := player("generator", gen.Params(), 1)
-	if err != nil {
-		return err
-	}
-	gm, err := games.New(games.Settings{Kind: games.Unsupervised, InfoW: 1, EstimatorSteps: 1, Batch: r.batch,
-		Channels: 3, Size: r.size, V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: r.seed, Layers: r.layers}, gen, est, nil, estP, genP)
+	gm, err := experiment.NewReferenceGame(r.batch, r.size, r.seed, r.layers)
 	if err != nil {
 		return err
 	}
@@ -524,7 +500,7 @@ func benchGame(args []string) error {
 	}
 	defer stop()
 	var times []float64
-	var last []games.Row
+	var last []rundir.Row
 	begin := time.Now()
 	for i := 0; !r.enough(begin, len(times)); i++ {
 		start := time.Now()

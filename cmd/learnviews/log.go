@@ -7,9 +7,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/learnviews/learnviews/games"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"github.com/learnviews/learnviews/experiment"
+	"github.com/learnviews/learnviews/rundir"
 )
 
 // logger writes a run's messages: a progress bar on a terminal, plain
@@ -46,11 +48,9 @@ type progress struct {
 	done  int
 }
 
-func (l *logger) progress(stage string, steps int, ck *games.Checkpoint) *progress {
-	p := &progress{l: l, stage: stage, steps: steps}
-	if ck != nil {
-		p.done = ck.Step
-	}
+// progress follows a stage (experiment.Options.Progress).
+func (l *logger) progress(stage string, steps, done int) experiment.Progress {
+	p := &progress{l: l, stage: stage, steps: steps, done: done}
 	if l.terminal && !l.quiet {
 		p.bar = progressbar.NewOptions(steps,
 			progressbar.OptionSetWriter(l.w),
@@ -66,18 +66,19 @@ func (l *logger) progress(stage string, steps int, ck *games.Checkpoint) *progre
 	return p
 }
 
-func (p *progress) update(step int, rows []games.Row) {
+// Update shows the rows of a logged iteration.
+func (p *progress) Update(step int, rows []rundir.Row) {
 	msg := fmt.Sprintf("%s %d/%d", p.stage, step+1, p.steps)
 	for _, r := range rows {
-		if v, ok := r["ince"].(float64); ok && !math.IsNaN(v) {
-			msg += fmt.Sprintf(" I_NCE[%s]=%.3f", r["player"], v)
+		if v, ok := r[rundir.KeyINCE].(float64); ok && !math.IsNaN(v) {
+			msg += fmt.Sprintf(" I_NCE[%s]=%.3f", r[rundir.KeyPlayer], v)
 		}
-		if v, ok := r["acc1"].(float64); ok {
+		if v, ok := r[rundir.KeyAcc1].(float64); ok {
 			msg += fmt.Sprintf(" acc1=%.2f", v)
 		}
 	}
 	if len(rows) > 0 {
-		if v, ok := rows[0]["images_per_s"].(float64); ok {
+		if v, ok := rows[0][rundir.KeyImagesPerS].(float64); ok {
 			msg += fmt.Sprintf(" %.0f img/s", v)
 		}
 	}
@@ -89,11 +90,10 @@ func (p *progress) update(step int, rows []games.Row) {
 	p.l.Printf("%s", msg)
 }
 
-func (p *progress) finish() {
+// Finish ends the stage's bar.
+func (p *progress) Finish() {
 	if p.bar != nil {
 		p.bar.Finish()
 		fmt.Fprintln(p.l.w)
 	}
 }
-
-func nan() float64 { return math.NaN() }

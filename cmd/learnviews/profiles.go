@@ -5,8 +5,9 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/learnviews/learnviews/config"
 	"github.com/spf13/cobra"
+
+	"github.com/learnviews/learnviews/config"
 )
 
 func newProfilesCmd() *cobra.Command {

@@ -2,24 +2,21 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/learnviews/learnviews/config"
-	"github.com/learnviews/learnviews/games"
-	"github.com/learnviews/learnviews/nn"
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
+
+	"github.com/learnviews/learnviews/config"
+	"github.com/learnviews/learnviews/experiment"
+	"github.com/learnviews/learnviews/games"
+	"github.com/learnviews/learnviews/rundir"
+	"github.com/learnviews/learnviews/sweep"
 )
 
 // configFlags are the flags that choose a configuration.
@@ -35,9 +32,11 @@ func (f *configFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "key=value override, highest precedence (repeatable), e.g. --set game.steps=500")
 }
 
-func (f *configFlags) load() (config.Config, error) {
-	return config.Load(config.Sources{Profile: f.profile, File: f.file, Env: os.Environ(), Set: f.set})
+func (f *configFlags) sources() config.Sources {
+	return config.Sources{Profile: f.profile, File: f.file, Env: os.Environ(), Set: f.set}
 }
+
+func (f *configFlags) load() (config.Config, error) { return config.Load(f.sources()) }
 
 func newRunCmd() *cobra.Command {
 	var cf configFlags
@@ -47,19 +46,26 @@ func newRunCmd() *cobra.Command {
 		Use:   "run",
 		Short: "Run a profile: view learning, stage 2, evaluation and the report",
 		Long: `Run a profile end to end. The run directory (--out, default runs/<time>-<profile>)
-gets config.yaml, manifest.json, metrics.jsonl, checkpoints, the learned
-generator, figures/ and report.html.
+gets config.yaml, manifest.json, metrics.jsonl, evaluations.json, checkpoints,
+the learned generator, figures/ and report.html.
 
 Settings resolve from the profile's defaults, --config FILE, LEARNVIEWS_*
 environment variables (LEARNVIEWS_GAME_STEPS=500) and --set key=value, in
-increasing precedence. Ctrl-C writes a checkpoint and exits; a run stopped in
-any way continues with: learnviews run --resume DIR`,
+increasing precedence. Ctrl-C writes a checkpoint and exits (a second Ctrl-C
+exits at once); a run stopped in any way continues with:
+learnviews run --resume DIR`,
 		Example: `  learnviews run                                   # the quick profile
   learnviews run --profile fashion-photos-semisup --set game.steps=500
   learnviews run --resume runs/20261126-101500-quick`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			log := newLogger(cmd.ErrOrStderr(), quiet)
+			ctx, stop := interruptContext(cmd.Context(), log)
+			defer stop()
 			if sweepDir != "" || sweepPoint != "" {
-				return runSweepPoint(cmd, sweepDir, sweepPoint, quiet, cf, out, resume)
+				if out != "" || resume != "" || cf.file != "" || len(cf.set) > 0 || cmd.Flags().Changed("profile") {
+					return fmt.Errorf("--sweep runs a task as its sweep planned it; drop --out, --resume, --profile, --config and --set")
+				}
+				return runSweepPoint(ctx, sweepDir, sweepPoint, log)
 			}
 			var cfg config.Config
 			var err error
@@ -69,13 +75,8 @@ any way continues with: learnviews run --resume DIR`,
 					return fmt.Errorf("--resume takes the settings of the run it resumes; drop --profile, --config and --set")
 				}
 				dir = resume
-				if cfg, err = config.Load(config.Sources{File: filepath.Join(dir, "config.yaml")}); err != nil {
-					return fmt.Errorf("resuming %s: %w", dir, err)
-				}
-				// The stored file is fully resolved; its profile key names
-				// the profile it came from.
-				if cfg, err = config.Load(config.Sources{Profile: cfg.Profile, File: filepath.Join(dir, "config.yaml")}); err != nil {
-					return fmt.Errorf("resuming %s: %w", dir, err)
+				if cfg, err = loadRunConfig(dir); err != nil {
+					return err
 				}
 			} else {
 				if cfg, err = cf.load(); err != nil {
@@ -85,9 +86,15 @@ any way continues with: learnviews run --resume DIR`,
 					dir = filepath.Join("runs", time.Now().Format("20060102-150405")+"-"+cfg.Profile)
 				}
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runExperiment(ctx, cfg, dir, resume != "", newLogger(cmd.ErrOrStderr(), quiet), !noReport)
+			for _, d := range cfg.Deprecations {
+				log.Printf("warning: %s", d)
+			}
+			_, err = experiment.Run(ctx, cfg, dir, experiment.Options{Log: log.Printf, Progress: log.progress,
+				Report: !noReport, Resume: resume != ""})
+			if errors.Is(err, games.ErrInterrupted) {
+				return fmt.Errorf("%w; continue with: learnviews run --resume %s", err, dir)
+			}
+			return err
 		},
 	}
 	cf.register(cmd)
@@ -100,111 +107,56 @@ any way continues with: learnviews run --resume DIR`,
 	return cmd
 }
 
-// runExperiment runs (or resumes) cfg in dir.
-func runExperiment(ctx context.Context, cfg config.Config, dir string, resuming bool, log *logger, report bool) error {
-	if !resuming {
-		if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-			return fmt.Errorf("run directory %s is not empty: choose another --out, or continue it with --resume %s", dir, dir)
-		}
-	} else if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err != nil {
-		return fmt.Errorf("cannot resume %s: %w", dir, err)
+// loadRunConfig reads the configuration of the run in dir. The stored file
+// is fully resolved; its profile key names the profile it came from.
+func loadRunConfig(dir string) (config.Config, error) {
+	file := filepath.Join(dir, rundir.ConfigFile)
+	cfg, err := config.Load(config.Sources{File: file})
+	if err == nil {
+		cfg, err = config.Load(config.Sources{Profile: cfg.Profile, File: file})
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if !resuming {
-		b, err := cfg.YAML()
-		if err != nil {
-			return err
-		}
-		if err := nn.WriteFileAtomic(filepath.Join(dir, "config.yaml"), func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
-			return err
-		}
-		if err := writeManifest(dir, cfg); err != nil {
-			return err
-		}
-	}
-	size, err := lastMetricsBytes(dir)
 	if err != nil {
-		return err
+		return cfg, fmt.Errorf("resuming %s: %w", dir, err)
 	}
-	if !resuming {
-		size = 0
-	}
-	m, err := games.OpenMetrics(dir, size)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	dev, err := nn.SelectDevice(cfg.Device)
-	if err != nil {
-		return fmt.Errorf("device: %w", err)
-	}
-	log.Printf("run %s: profile %s, seed %d, device %s, output in %s", filepath.Base(dir), cfg.Profile, cfg.Seed, dev, dir)
-	e, err := newExperiment(cfg, dir, log)
-	if err != nil {
-		return err
-	}
-	e.metrics = m
-	if err := e.run(ctx); err != nil {
-		if errors.Is(err, games.ErrInterrupted) {
-			m.Flush()
-			return fmt.Errorf("%w; continue with: learnviews run --resume %s", err, dir)
-		}
-		return err
-	}
-	if _, err := m.Flush(); err != nil {
-		return err
-	}
-	if report {
-		path, err := writeReport(dir, e.results)
-		if err != nil {
-			return err
-		}
-		log.Printf("report: %s", path)
-	}
-	return nil
+	return cfg, nil
 }
 
-// writeManifest records what a run needs to be reproduced: the resolved
-// configuration, seeds, code version and machine.
-func writeManifest(dir string, cfg config.Config) error {
-	b, err := cfg.YAML()
+// runSweepPoint is learnviews run --sweep DIR --sweep-point I: one task of a
+// sweep, as a worker of the local pool or an index of a cluster array runs it.
+func runSweepPoint(ctx context.Context, dir, point string, log *logger) error {
+	if dir == "" || point == "" {
+		return fmt.Errorf("--sweep DIR and --sweep-point I go together")
+	}
+	i, err := sweep.ParseTaskIndex(point)
 	if err != nil {
 		return err
 	}
-	var asMap map[string]any
-	if err := yaml.Unmarshal(b, &asMap); err != nil {
-		return err
-	}
-	host, _ := os.Hostname()
-	man := map[string]any{
-		"config":     asMap,
-		"seeds":      map[string]any{"seed": cfg.Seed},
-		"git_commit": gitCommit(),
-		"go_version": runtime.Version(),
-		"host":       host,
-		"os_arch":    runtime.GOOS + "/" + runtime.GOARCH,
-		"cpus":       runtime.NumCPU(),
-		"start_time": time.Now().UTC().Format(time.RFC3339),
-		"command":    strings.Join(os.Args, " "),
-		"profile":    cfg.Profile,
-	}
-	out, err := json.MarshalIndent(man, "", "  ")
-	if err != nil {
-		return err
-	}
-	return nn.WriteFileAtomic(filepath.Join(dir, "manifest.json"), func(w io.Writer) error { _, err := w.Write(out); return err })
+	_, err = experiment.RunSweepTask(ctx, dir, i, experiment.Options{Log: log.Printf, Progress: log.progress})
+	return err
 }
 
-func gitCommit() string {
-	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
-	if err != nil {
-		return "unknown"
+// interruptContext is cancelled by the first SIGINT or SIGTERM, after which
+// the work in progress checkpoints and stops; a second one exits at once.
+func interruptContext(parent context.Context, log *logger) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-sig:
+			log.Printf("%v: stopping at the next checkpoint (again to exit at once)", s)
+			cancel()
+		case <-ctx.Done():
+			return
+		}
+		if _, ok := <-sig; ok {
+			fmt.Fprintln(os.Stderr, "learnviews: stopped at once; resume from the last checkpoint")
+			os.Exit(130)
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sig)
+		close(sig)
+		cancel()
 	}
-	commit := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
-		commit += "-dirty"
-	}
-	return commit
 }

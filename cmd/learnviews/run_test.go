@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/learnviews/learnviews/config"
-	"github.com/learnviews/learnviews/datasets"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/learnviews/learnviews/config"
+	"github.com/learnviews/learnviews/datasets"
 )
 
 // TestMain lets a test run the real command in a child process (for kill -9).

@@ -7,9 +7,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/learnviews/learnviews/nn"
-	"github.com/learnviews/learnviews/sweep"
 	"github.com/spf13/cobra"
+
+	"github.com/learnviews/learnviews/rundir"
+	"github.com/learnviews/learnviews/sweep"
 )
 
 // emitFlags choose and shape the cluster job that --emit writes.
@@ -91,7 +92,7 @@ func emitJobs(dir string, plan *sweep.Plan, f emitFlags, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := nn.WriteFileAtomic(path, func(wr io.Writer) error { _, err := wr.Write(buf.Bytes()); return err }); err != nil {
+	if err := rundir.WriteBytesAtomic(path, buf.Bytes()); err != nil {
 		return err
 	}
 	if f.kind == "slurm" {

@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/learnviews/learnviews/sweep"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/learnviews/learnviews/rundir"
+	"github.com/learnviews/learnviews/sweep"
 )
 
 // tinySweep shrinks a fixed-view sweep profile so that each run takes
@@ -62,46 +64,6 @@ func executeOut(t *testing.T, args ...string) (string, error) {
 // binary) run the command.
 func childEnv(t *testing.T) {
 	t.Setenv("LEARNVIEWS_TEST_CHILD", "1")
-}
-
-func TestFinalINCE(t *testing.T) {
-	dir := t.TempDir()
-	var lines []string
-	for i := 0; i < 10; i++ {
-		lines = append(lines, fmt.Sprintf(`{"kind":"step","stage":"contrastive","player":"estimator","step":%d,"ince":%d,"ince_bound":3.4}`, i, i))
-		lines = append(lines, fmt.Sprintf(`{"kind":"step","stage":"view-learning","player":"estimator","step":%d,"ince":100}`, i))
-	}
-	lines = append(lines, `{"kind":"eval","stage":"contrastive","probe_acc":0.5}`, `not json`)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "metrics.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o644))
-	tests := []struct {
-		stage string
-		want  float64
-		ok    bool
-	}{
-		{"contrastive", 8.5, true}, // the last fifth: steps 8 and 9
-		{"view-learning", 100, true},
-		{"stage2", 0, false},
-	}
-	for _, tc := range tests {
-		v, bound, ok := finalINCEBound(dir, tc.stage)
-		assert.Equal(t, tc.ok, ok, tc.stage)
-		assert.InDelta(t, tc.want, v, 1e-12, tc.stage)
-		if tc.stage == "contrastive" {
-			assert.Equal(t, 3.4, bound)
-		}
-	}
-}
-
-func TestReportedStage(t *testing.T) {
-	rs := []evalResult{{Stage: "stage2-raw", ProbeAcc: 0.1}, {Stage: "stage2", ProbeAcc: 0.2}}
-	r, err := reportedStage("", rs)
-	require.NoError(t, err)
-	assert.Equal(t, "stage2", r.Stage)
-	r, err = reportedStage("stage2-raw", rs)
-	require.NoError(t, err)
-	assert.Equal(t, 0.1, r.ProbeAcc)
-	_, err = reportedStage("contrastive", rs)
-	assert.ErrorContains(t, err, "it has: stage2-raw, stage2")
 }
 
 func TestSweepRejectsBadUse(t *testing.T) {
@@ -204,7 +166,7 @@ func TestSweepKilledAndRestartedRerunsNoFinishedPoint(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 1, strings.Count(string(log), fmt.Sprintf("task %d of 3:", task)), "task %d started once", task)
 	}
-	invs, err := readInvocations(dir)
+	invs, err := sweep.ReadInvocations(dir)
 	require.NoError(t, err)
 	require.NotEmpty(t, invs)
 	assert.Equal(t, 3-len(before), invs[len(invs)-1].Ran, "the restart ran only the unfinished tasks")
@@ -341,7 +303,7 @@ func TestSupervisedKillAndResume(t *testing.T) {
 	needData(t)
 	args := func(dir string) []string {
 		a := []string{"run", "--quiet", "--no-report", "--profile", "table-cmnist", "--out", dir}
-		for _, s := range []string{"game.kind=supervised", "data.train=600", "data.test=200", "data.labelled=200", "game.steps=12",
+		for _, s := range []string{"game.kind=supervised-encoder", "data.train=600", "data.test=200", "data.labelled=200", "game.steps=12",
 			"eval.train_images=200", "eval.test_images=200", "eval.probe_epochs=5", "eval.knn_k=10", "run.log_every=1", "run.checkpoint_every=3"} {
 			a = append(a, "--set", s)
 		}
@@ -361,7 +323,7 @@ func TestSupervisedKillAndResume(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "killed")
 	c := child(args(dir)...)
 	require.NoError(t, c.Start())
-	ck := filepath.Join(dir, "checkpoint", supervisedStage, "latest.json")
+	ck := filepath.Join(dir, "checkpoint", rundir.StageSupervisedEncoder, "latest.json")
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		if _, err := os.Stat(ck); err == nil {
@@ -375,33 +337,4 @@ func TestSupervisedKillAndResume(t *testing.T) {
 	msg, err = child("run", "--quiet", "--no-report", "--resume", dir).CombinedOutput()
 	require.NoError(t, err, string(msg))
 	assert.Equal(t, want, metricsRows(t, dir))
-}
-
-func TestParseTaskIndex(t *testing.T) {
-	t.Setenv("SLURM_ARRAY_TASK_ID", "")
-	t.Setenv("JOB_COMPLETION_INDEX", "")
-	tests := []struct {
-		in, slurm, k8s string
-		want           int
-		err            string
-	}{
-		{in: "3", want: 3},
-		{in: "-1", err: "want a task index"},
-		{in: "env", slurm: "7", want: 7},
-		{in: "env", k8s: "5", want: 5},
-		{in: "env", slurm: "2", k8s: "5", want: 2},
-		{in: "env", slurm: "x", err: `SLURM_ARRAY_TASK_ID="x"`},
-		{in: "env", err: "neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX"},
-	}
-	for _, tc := range tests {
-		os.Setenv("SLURM_ARRAY_TASK_ID", tc.slurm)
-		os.Setenv("JOB_COMPLETION_INDEX", tc.k8s)
-		got, err := parseTaskIndex(tc.in)
-		if tc.err != "" {
-			assert.ErrorContains(t, err, tc.err, tc.in)
-			continue
-		}
-		require.NoError(t, err, tc.in)
-		assert.Equal(t, tc.want, got, tc.in)
-	}
 }

@@ -12,8 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/learnviews/learnviews/viewgen"
 	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/flow"
+	"github.com/learnviews/learnviews/viewgen"
 )
 
 func newViewsCmd() *cobra.Command {
@@ -45,7 +47,7 @@ func newViewsInitGeneratorCmd() *cobra.Command {
   learnviews views preview --generator g-random.safetensors --in photo.jpg --out g.png`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			g, err := viewgen.NewFlow("g", tensor.Float32, viewgen.FlowConfig{Kind: kind, Blocks: blocks, Hidden: hidden, Identity: identity},
+			g, err := flow.New("g", tensor.Float32, flow.Config{Kind: kind, Blocks: blocks, Hidden: hidden, Identity: identity},
 				rand.New(rand.NewPCG(seed, 0)))
 			if err != nil {
 				return err
@@ -59,10 +61,10 @@ func newViewsInitGeneratorCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&out, "out", "", "output file")
-	f.StringVar(&kind, "kind", viewgen.FlowVP, "vp (additive couplings) or nvp (affine couplings and 1×1 convolutions)")
+	f.StringVar(&kind, "kind", flow.VP, "vp (additive couplings) or nvp (affine couplings and 1×1 convolutions)")
 	f.BoolVar(&identity, "identity", false, "start as the identity map")
-	f.IntVar(&blocks, "blocks", viewgen.DefaultFlowBlocks, "coupling blocks")
-	f.IntVar(&hidden, "hidden", viewgen.DefaultFlowHidden, "width of the coupling networks")
+	f.IntVar(&blocks, "blocks", flow.DefaultBlocks, "coupling blocks")
+	f.IntVar(&hidden, "hidden", flow.DefaultHidden, "width of the coupling networks")
 	f.Uint64Var(&seed, "seed", 1, "seed of the random initialisation")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
@@ -170,7 +172,7 @@ func runPreview(cmd *cobra.Command, opt previewOptions) error {
 
 // previewGenerator draws what a saved generator makes of src.
 func previewGenerator(src viewgen.Image, opt previewOptions) (*image.RGBA, error) {
-	g, err := viewgen.LoadFlow(opt.generator)
+	g, err := flow.Load(opt.generator)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,7 @@
 // Command refstep times the reference contrastive step (two ConvNet
 // encoders on 1- and 2-channel 32×32 views, batch 128, symmetric InfoNCE,
 // Adam) or, with -game, the view-learning iteration (one estimator step and
-// one generator step through a VP flow g of 4 blocks), and prints one line
+// one generator step through a VP flow g of 4 blocks: experiment.ReferenceConfig), and prints one line
 // per step: "step <i> <seconds>". It is the Go half of bench/ratio.sh, which
 // runs it alternately with the PyTorch twins.
 package main
@@ -14,10 +14,7 @@ import (
 	"time"
 
 	"github.com/learnviews/learnviews/contrast"
-	"github.com/learnviews/learnviews/games"
-	"github.com/learnviews/learnviews/nn"
-	"github.com/learnviews/learnviews/viewgen"
-	"gorgonia.org/tensor"
+	"github.com/learnviews/learnviews/experiment"
 )
 
 func main() {
@@ -58,30 +55,11 @@ func newStep(game bool, batch, size int) (func(i int) (float64, error), error) {
 			return res.Loss, err
 		}, nil
 	}
+	gm, err := experiment.NewReferenceGame(batch, size, 1, "")
+	if err != nil {
+		return nil, err
+	}
 	rng := rand.New(rand.NewPCG(1, 0))
-	est, err := contrast.NewEstimator(tensor.Float32, contrast.ReferenceConfig(), rng)
-	if err != nil {
-		return nil, err
-	}
-	gen, err := viewgen.NewFlow("g", tensor.Float32, viewgen.FlowConfig{Kind: viewgen.FlowVP, Blocks: 4, Hidden: 16}, rng)
-	if err != nil {
-		return nil, err
-	}
-	estOpt, err := nn.NewAdam(nn.AdamConfig{LR: 2e-4, Beta1: 0.5, Beta2: 0.999}, nn.Group{Params: est.Params()})
-	if err != nil {
-		return nil, err
-	}
-	genOpt, err := nn.NewAdam(nn.AdamConfig{LR: 1e-3, Beta1: 0.5, Beta2: 0.999}, nn.Group{Params: gen.Params()})
-	if err != nil {
-		return nil, err
-	}
-	gm, err := games.New(games.Settings{Kind: games.Unsupervised, InfoW: 1, Batch: batch, Channels: 3, Size: size,
-		V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: 1}, gen, est, nil,
-		&games.Player{Name: "estimator", Params: est.Params().Learnable(), Opt: estOpt, Sign: -1, MaxFailures: 5},
-		&games.Player{Name: "generator", Params: gen.Params().Learnable(), Opt: genOpt, Sign: 1, MaxFailures: 5})
-	if err != nil {
-		return nil, err
-	}
 	x := make([]float32, batch*3*size*size)
 	return func(i int) (float64, error) {
 		for j := range x {

@@ -1,0 +1,151 @@
+package experiment
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/learnviews/learnviews/config"
+	"github.com/learnviews/learnviews/datasets"
+	"github.com/learnviews/learnviews/datasets/cmnist"
+	"github.com/learnviews/learnviews/datasets/fashionphotos"
+	"github.com/learnviews/learnviews/registry"
+)
+
+// Data is what a run trains and evaluates on.
+type Data struct {
+	Train    datasets.Dataset // training images (cmnist: pairs of views)
+	Test     datasets.Dataset
+	Labelled datasets.Dataset // the labelled part of Train: heads and probes
+	// Unlabelled feeds the contrastive stages: the rest of Train, or the
+	// data set's own unlabelled split (STL-10).
+	Unlabelled datasets.Dataset
+	Classes    int
+}
+
+// DataSet opens a data set that data.name names.
+type DataSet struct {
+	// Open returns the training and test splits and, if the data set has
+	// one, its unlabelled split (nil otherwise).
+	Open func(c config.Config) (train, test, unlabelled datasets.Dataset, err error)
+	// Side is the images' side in pixels when the data set fixes it (0:
+	// any data.size).
+	Side int
+}
+
+// DataSets holds the data sets by the names data.name takes.
+var DataSets = registry.New[DataSet]("data.name")
+
+func init() {
+	DataSets.Register("fashion-photos", "Fashion-MNIST garments over natural photographs, 10 classes (installed by the set-up)", DataSet{Open: openFashionPhotos})
+	DataSets.Register("cmnist", "Colorful-Moving-MNIST: pairs of views that share the factors data.factors names", DataSet{Open: openCMNIST})
+	DataSets.Register("stl10", "STL-10's binary release in data.dir (train, test and unlabelled splits), 96 px", DataSet{Open: openSTL10, Side: 96})
+	DataSets.Register("cifar10", "CIFAR-10's binary release in data.dir, 32 px", DataSet{Open: openCIFAR10, Side: 32})
+	DataSets.Register("folder", "an image folder in data.dir, one subfolder per class; a fifth held out for testing", DataSet{Open: openFolder})
+}
+
+func openFashionPhotos(c config.Config) (train, test, unl datasets.Dataset, err error) {
+	fc := fashionphotos.DefaultConfig()
+	fc.Size, fc.Seed = c.Data.Size, c.Seed
+	if train, err = fashionphotos.Open(fc, datasets.Train); err != nil {
+		return nil, nil, nil, err
+	}
+	test, err = fashionphotos.Open(fc, datasets.Test)
+	return train, test, nil, err
+}
+
+func openCMNIST(c config.Config) (train, test, unl datasets.Dataset, err error) {
+	cc := cmnist.DefaultConfig()
+	cc.Size, cc.Frames, cc.Seed = c.Data.Size, c.Data.Frames, c.Seed
+	if cc.Shared, err = cmnist.ParseFactors(c.Data.Factors); err != nil {
+		return nil, nil, nil, fmt.Errorf("data.factors: %w", err)
+	}
+	tr, err := cmnist.Open(cc, datasets.Train)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	te, err := cmnist.Open(cc, datasets.Test)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return tr.Pairs(), te.Pairs(), nil, nil
+}
+
+func openSTL10(c config.Config) (train, test, unl datasets.Dataset, err error) {
+	if train, err = datasets.LoadSTL10(c.Data.Dir, datasets.Train); err != nil {
+		return nil, nil, nil, fmt.Errorf("data.dir %s: %w", c.Data.Dir, err)
+	}
+	if test, err = datasets.LoadSTL10(c.Data.Dir, datasets.Test); err != nil {
+		return nil, nil, nil, fmt.Errorf("data.dir %s: %w", c.Data.Dir, err)
+	}
+	if u, err := datasets.LoadSTL10(c.Data.Dir, datasets.Unlabeled); err == nil {
+		unl = u
+	}
+	return train, test, unl, nil
+}
+
+func openCIFAR10(c config.Config) (train, test, unl datasets.Dataset, err error) {
+	if train, err = datasets.LoadCIFAR10(c.Data.Dir, datasets.Train); err != nil {
+		return nil, nil, nil, fmt.Errorf("data.dir %s: %w", c.Data.Dir, err)
+	}
+	if test, err = datasets.LoadCIFAR10(c.Data.Dir, datasets.Test); err != nil {
+		return nil, nil, nil, fmt.Errorf("data.dir %s: %w", c.Data.Dir, err)
+	}
+	return train, test, nil, nil
+}
+
+func openFolder(c config.Config) (train, test, unl datasets.Dataset, err error) {
+	all, err := datasets.LoadImageFolder(c.Data.Dir, c.Data.Size)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("data.dir %s: %w", c.Data.Dir, err)
+	}
+	train, test, err = datasets.SplitTrainTest(all, all.Len()/5, c.Seed)
+	return train, test, nil, err
+}
+
+// OpenData opens the data set of c and carves out the subsets a run uses:
+// data.train training images and data.test test images (seeded
+// permutations), and of the training images data.labelled labelled ones.
+func OpenData(c config.Config) (*Data, error) {
+	ds, err := DataSets.Lookup(c.Data.Name)
+	if err != nil {
+		return nil, err
+	}
+	train, test, unl, err := ds.Open(c)
+	if err != nil {
+		return nil, err
+	}
+	if train, err = subset(train, c.Data.Train, c.Seed+offsetTrainSubset); err != nil {
+		return nil, err
+	}
+	if test, err = subset(test, c.Data.Test, c.Seed+offsetTestSubset); err != nil {
+		return nil, err
+	}
+	d := &Data{Train: train, Test: test, Unlabelled: unl, Classes: len(train.Classes())}
+	if s := train.Shape(); s.H != c.Data.Size || s.W != c.Data.Size {
+		return nil, fmt.Errorf("data.size %d: the %s images are %v; resize them or set data.size", c.Data.Size, c.Data.Name, s)
+	}
+	n := min(c.Data.Labelled, train.Len()-2*c.Game.Batch)
+	if n <= 0 {
+		d.Labelled, d.Unlabelled = train, train
+		return d, nil
+	}
+	lab, rest, err := datasets.SplitLabelled(train, n, c.Seed+offsetLabelledSplit)
+	if err != nil {
+		return nil, err
+	}
+	d.Labelled = lab
+	if d.Unlabelled == nil {
+		d.Unlabelled = rest
+	}
+	return d, nil
+}
+
+// subset keeps the first n items of a seeded permutation (all when n is 0
+// or larger than the set).
+func subset(ds datasets.Dataset, n int, seed uint64) (datasets.Dataset, error) {
+	if n <= 0 || n >= ds.Len() {
+		return ds, nil
+	}
+	perm := rand.New(rand.NewPCG(seed, subsetStream)).Perm(ds.Len())
+	return datasets.NewSubset(ds, perm[:n])
+}

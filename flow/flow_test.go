@@ -1,0 +1,794 @@
+package flow
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/learnviews/learnviews/nn"
+)
+
+// flowCase is one flow configuration under test.
+type flowCase struct {
+	kind, kernel string
+}
+
+func (c flowCase) String() string { return c.kind + "/" + c.kernel }
+
+func (c flowCase) config() Config {
+	return Config{Kind: c.kind, Blocks: 4, Hidden: 6, Kernel3x3: c.kernel}
+}
+
+// flowCases covers both kinds with 1×1 blocks only and with a 3×3 block.
+var flowCases = []flowCase{
+	{VP, "none"}, {VP, "first"}, {VP, "last"},
+	{NVP, "none"}, {NVP, "first"}, {NVP, "last"},
+}
+
+func newTestFlow(t *testing.T, dt tensor.Dtype, cfg Config, seed uint64) *Flow {
+	t.Helper()
+	f, err := New("g", dt, cfg, rand.New(rand.NewPCG(seed, 1)))
+	require.NoError(t, err)
+	return f
+}
+
+// flowInput returns n×3×h×w values uniform in [-1, 1).
+func flowInput(seed uint64, n, h, w int) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 9))
+	x := make([]float32, n*3*h*w)
+	for i := range x {
+		x[i] = float32(2*rng.Float64() - 1)
+	}
+	return x
+}
+
+// runFlowGraph builds ForwardLogDet and Views into a fresh graph of dtype
+// dt, runs it on x and returns g(x), the per-pixel log-determinant and the
+// two views.
+func runFlowGraph(t *testing.T, f *Flow, dt tensor.Dtype, x []float32, n, h, w int) (y, logdet, v1, v2 []float64) {
+	t.Helper()
+	g := nn.NewGraph(dt, nn.Train, 1)
+	in := g.Input("x", n, 3, h, w)
+	require.NoError(t, in.Set(x))
+	yn, ldn := f.ForwardLogDet(g, in.Node())
+	v1n, v2n := f.Views(g, in.Node())
+	require.NoError(t, g.Err())
+	assert.Equal(t, tensor.Shape{n, 3, h, w}, yn.Shape())
+	assert.Equal(t, tensor.Shape{n, h, w}, ldn.Shape())
+	assert.Equal(t, tensor.Shape{n, 1, h, w}, v1n.Shape())
+	assert.Equal(t, tensor.Shape{n, 2, h, w}, v2n.Shape())
+	wy, wl, w1, w2 := g.Watch(yn), g.Watch(ldn), g.Watch(v1n), g.Watch(v2n)
+	prog, err := g.Compile(nil)
+	require.NoError(t, err)
+	defer prog.Close()
+	require.NoError(t, prog.Run())
+	return wy.Values(), wl.Values(), w1.Values(), w2.Values()
+}
+
+func flowMaxDiff[A, B float32 | float64](a []A, b []B) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	var d float64
+	for i := range a {
+		d = math.Max(d, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return d
+}
+
+// flowPerturb moves every parameter of f by N(0, std²) draws, so that tests
+// see a flow away from its initial point (with large, not tiny, scales).
+func flowPerturb(f *Flow, seed uint64, std float64) {
+	rng := rand.New(rand.NewPCG(seed, 5))
+	for _, p := range f.Params().Learnable() {
+		v := p.Float64s()
+		for i := range v {
+			v[i] += std * rng.NormFloat64()
+		}
+		_ = p.SetFloat64s(v)
+	}
+}
+
+func TestFlowConfigValidate(t *testing.T) {
+	cases := []struct {
+		cfg  Config
+		want string // "" for a valid config
+	}{
+		{Config{}, ""},
+		{Config{Kind: NVP, Blocks: 1, Hidden: 1, Kernel3x3: "last", LogScaleBound: 0.5}, ""},
+		{Config{Kind: "affine"}, `kind "affine"`},
+		{Config{Blocks: -1}, "-1 blocks"},
+		{Config{Hidden: -3}, "hidden width -3"},
+		{Config{Kernel3x3: "middle"}, `kernel3x3 "middle"`},
+		{Config{Kind: VP, LogScaleBound: 1}, "log-scale bound 1 given for a \"vp\" flow"},
+		{Config{Kind: NVP, LogScaleBound: -2}, "log-scale bound -2"},
+		{Config{Kind: NVP, LogScaleBound: math.NaN()}, "log-scale bound NaN"},
+		{Config{Kind: NVP, LogScaleBound: math.Inf(1)}, "log-scale bound +Inf"},
+	}
+	for _, c := range cases {
+		err := c.cfg.Validate()
+		if c.want == "" {
+			assert.NoError(t, err, "%+v", c.cfg)
+			continue
+		}
+		if assert.Error(t, err, "%+v", c.cfg) {
+			assert.Contains(t, err.Error(), c.want)
+		}
+	}
+	assert.Equal(t, Config{Kind: VP, Blocks: 4, Hidden: 16, Kernel3x3: "none"}, Config{}.WithDefaults())
+	assert.Equal(t, Config{Kind: NVP, Blocks: 4, Hidden: 16, Kernel3x3: "none", LogScaleBound: 2}, Config{Kind: NVP}.WithDefaults())
+}
+
+func TestNewFlowRejects(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	_, err := New("g", tensor.Int, Config{}, rng)
+	assert.ErrorContains(t, err, "dtype int")
+	_, err = New("g", tensor.Float32, Config{}, nil)
+	assert.ErrorContains(t, err, "nil random source")
+	_, err = New("g", tensor.Float32, Config{Blocks: -2}, rng)
+	assert.ErrorContains(t, err, "-2 blocks")
+}
+
+func TestFlowParams(t *testing.T) {
+	vp := newTestFlow(t, tensor.Float32, Config{Blocks: 2, Hidden: 5, Kernel3x3: "last"}, 1)
+	shapes := map[string]tensor.Shape{}
+	for _, p := range vp.Params() {
+		shapes[p.Name] = p.Shape()
+	}
+	assert.Equal(t, map[string]tensor.Shape{
+		"g.blocks.0.f.hidden.weight": {5, 2, 1, 1}, "g.blocks.0.f.hidden.bias": {5},
+		"g.blocks.0.f.shift.weight": {1, 5, 1, 1}, "g.blocks.0.f.shift.bias": {1},
+		"g.blocks.0.g.hidden.weight": {5, 1, 1, 1}, "g.blocks.0.g.hidden.bias": {5},
+		"g.blocks.0.g.shift.weight": {2, 5, 1, 1}, "g.blocks.0.g.shift.bias": {2},
+		"g.blocks.1.f.hidden.weight": {5, 2, 3, 3}, "g.blocks.1.f.hidden.bias": {5},
+		"g.blocks.1.f.shift.weight": {1, 5, 3, 3}, "g.blocks.1.f.shift.bias": {1},
+		"g.blocks.1.g.hidden.weight": {5, 1, 3, 3}, "g.blocks.1.g.hidden.bias": {5},
+		"g.blocks.1.g.shift.weight": {2, 5, 3, 3}, "g.blocks.1.g.shift.bias": {2},
+	}, shapes)
+	assert.Len(t, vp.Params().Learnable(), len(vp.Params()), "a VP flow has no buffers")
+
+	nvp := newTestFlow(t, tensor.Float64, Config{Kind: NVP, Blocks: 3, Hidden: 4}, 1)
+	ps := nvp.Params()
+	require.NoError(t, ps.Check())
+	// 3 blocks × 2 nets × 3 convolutions × (weight, bias) + 2 mixes × 5.
+	assert.Len(t, ps, 3*2*3*2+2*5)
+	for _, name := range []string{"g.blocks.2.g.scale.weight", "g.mixes.1.lower", "g.mixes.1.upper", "g.mixes.1.log_scale"} {
+		assert.NotNil(t, ps.ByName(name), name)
+	}
+	for _, name := range []string{"g.mixes.0.perm", "g.mixes.0.sign"} {
+		if assert.NotNil(t, ps.ByName(name), name) {
+			assert.True(t, ps.ByName(name).Buffer, "%s is a buffer", name)
+		}
+	}
+	assert.Nil(t, ps.ByName("g.mixes.2.lower"), "no mix after the last block")
+	assert.Equal(t, tensor.Float64, nvp.Dtype())
+	assert.Equal(t, "g", nvp.Name())
+	assert.Equal(t, 2.0, nvp.Config().LogScaleBound)
+}
+
+func TestFlowIdentityInit(t *testing.T) {
+	n, h, w := 2, 3, 4
+	x := flowInput(1, n, h, w)
+	for _, c := range flowCases {
+		for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+			cfg := c.config()
+			cfg.Identity = true
+			f := newTestFlow(t, dt, cfg, 2)
+			y, ld, v1, v2 := runFlowGraph(t, f, dt, x, n, h, w)
+			what := fmt.Sprintf("%v %v", c, dt)
+			assert.Equal(t, flowTo64(x), y, "%s: graph g(x) = x", what)
+			assert.Equal(t, make([]float64, n*h*w), ld, "%s: log-det = 0", what)
+			hw := h * w
+			for b := range n {
+				assert.Equal(t, flowTo64(x[b*3*hw:b*3*hw+hw]), v1[b*hw:(b+1)*hw], "%s: v1 = channel 0", what)
+				assert.Equal(t, flowTo64(x[b*3*hw+hw:(b+1)*3*hw]), v2[b*2*hw:(b+1)*2*hw], "%s: v2 = channels 1, 2", what)
+			}
+			ya, lda, err := f.ApplyLogDet(x, n, h, w)
+			require.NoError(t, err)
+			assert.Equal(t, x, ya, "%s: Apply", what)
+			assert.Equal(t, make([]float64, n*h*w), lda, "%s: ApplyLogDet", what)
+		}
+	}
+	// Away from the identity the same flows are not the identity.
+	f := newTestFlow(t, tensor.Float64, Config{Kind: NVP, Identity: true}, 2)
+	flowPerturb(f, 3, 0.1)
+	y, err := f.Apply(x, n, h, w)
+	require.NoError(t, err)
+	assert.Greater(t, flowMaxDiff(y, x), 0.01)
+}
+
+// TestFlowInverseAndApply checks, for every configuration, that Apply
+// matches the graph's Forward and ForwardLogDet, and that Inverse undoes
+// both.
+func TestFlowInverseAndApply(t *testing.T) {
+	n, h, w := 2, 5, 4
+	x := flowInput(2, n, h, w)
+	tols := map[tensor.Dtype]struct{ match, inverse float64 }{
+		tensor.Float32: {1e-5, 1e-5},
+		tensor.Float64: {1e-12, 1e-10},
+	}
+	for _, c := range flowCases {
+		for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+			what := fmt.Sprintf("%v %v", c, dt)
+			f := newTestFlow(t, dt, c.config(), 3)
+			flowPerturb(f, 4, 0.1)
+			tol := tols[dt]
+
+			y, ld, v1, v2 := runFlowGraph(t, f, dt, x, n, h, w)
+			assert.Greater(t, flowMaxDiff(y, x), 0.1, "%s: g is far from the identity", what)
+			y64, ld64 := f.apply64(flowTo64(x), n, h, w)
+			assert.LessOrEqual(t, flowMaxDiff(y, y64), tol.match, "%s: Apply matches Forward", what)
+			assert.LessOrEqual(t, flowMaxDiff(ld, ld64), tol.match, "%s: ApplyLogDet matches ForwardLogDet", what)
+			ya, lda, err := f.ApplyLogDet(x, n, h, w)
+			require.NoError(t, err)
+			assert.Equal(t, flowTo32(y64), ya)
+			assert.Equal(t, ld64, lda)
+			if c.kind == VP {
+				assert.Equal(t, make([]float64, n*h*w), ld, "%s: VP log-det is exactly 0", what)
+			} else {
+				assert.Greater(t, flowMaxDiff(ld, make([]float64, n*h*w)), 0.1, "%s: NVP log-det is not 0", what)
+			}
+			hw := h * w
+			for b := range n {
+				assert.Equal(t, y[b*3*hw:b*3*hw+hw], v1[b*hw:(b+1)*hw], "%s: v1 = g(x)_0", what)
+				assert.Equal(t, y[b*3*hw+hw:(b+1)*3*hw], v2[b*2*hw:(b+1)*2*hw], "%s: v2 = g(x)_{1:2}", what)
+			}
+
+			if dt == tensor.Float64 {
+				// The graph's float64 output inverted in float64.
+				assert.LessOrEqual(t, flowMaxDiff(f.inverse64(y, n, h, w), x), tol.inverse, "%s: inverse(Forward(x))", what)
+				x64 := flowTo64(x)
+				assert.LessOrEqual(t, flowMaxDiff(f.inverse64(y64, n, h, w), x64), tol.inverse, "%s: inverse(apply(x))", what)
+				yy, _ := f.apply64(f.inverse64(x64, n, h, w), n, h, w)
+				assert.LessOrEqual(t, flowMaxDiff(yy, x64), tol.inverse, "%s: apply(inverse(y))", what)
+			} else {
+				xi, err := f.Inverse(flowTo32(y), n, h, w)
+				require.NoError(t, err)
+				assert.LessOrEqual(t, flowMaxDiff(xi, x), tol.inverse, "%s: Inverse(Forward(x))", what)
+				xi, err = f.Inverse(ya, n, h, w)
+				require.NoError(t, err)
+				assert.LessOrEqual(t, flowMaxDiff(xi, x), tol.inverse, "%s: Inverse(Apply(x))", what)
+			}
+		}
+	}
+}
+
+// flowLogAbsDet returns log|det a| of the k×k row-major matrix a by Gaussian
+// elimination with partial pivoting.
+func flowLogAbsDet(a []float64, k int) float64 {
+	a = append([]float64(nil), a...)
+	var s float64
+	for c := range k {
+		p := c
+		for r := c + 1; r < k; r++ {
+			if math.Abs(a[r*k+c]) > math.Abs(a[p*k+c]) {
+				p = r
+			}
+		}
+		for j := range k {
+			a[c*k+j], a[p*k+j] = a[p*k+j], a[c*k+j]
+		}
+		d := a[c*k+c]
+		s += math.Log(math.Abs(d))
+		for r := c + 1; r < k; r++ {
+			f := a[r*k+c] / d
+			for j := c; j < k; j++ {
+				a[r*k+j] -= f * a[c*k+j]
+			}
+		}
+	}
+	return s
+}
+
+// flowJacobian returns the Jacobian of the float64 flow on one image x of
+// shape (3, h, w) by central differences, (3hw)×(3hw) row-major with
+// J[i][j] = ∂y_i/∂x_j.
+func flowJacobian(f *Flow, x []float64, h, w int, eps float64) []float64 {
+	k := len(x)
+	jac := make([]float64, k*k)
+	for j := range k {
+		xp := append([]float64(nil), x...)
+		xm := append([]float64(nil), x...)
+		xp[j] += eps
+		xm[j] -= eps
+		yp, _ := f.apply64(xp, 1, h, w)
+		ym, _ := f.apply64(xm, 1, h, w)
+		for i := range k {
+			jac[i*k+j] = (yp[i] - ym[i]) / (2 * eps)
+		}
+	}
+	return jac
+}
+
+// TestFlowLogDetJacobian checks the log-determinant against numerical
+// Jacobians: per pixel (a 3×3 Jacobian) for pixel-wise flows, and over the
+// whole image for flows with a 3×3 block, whose image Jacobian is not block
+// diagonal but whose log-determinant is still the sum of the per-pixel
+// values.
+func TestFlowLogDetJacobian(t *testing.T) {
+	h, w := 3, 3
+	hw := h * w
+	x := flowTo64(flowInput(5, 1, h, w))
+	for _, c := range flowCases {
+		f := newTestFlow(t, tensor.Float64, c.config(), 6)
+		flowPerturb(f, 7, 0.3)
+		_, ld := f.apply64(x, 1, h, w)
+		_, gld, _, _ := runFlowGraph(t, f, tensor.Float64, flowTo32(x), 1, h, w)
+		jac := flowJacobian(f, x, h, w, 1e-5)
+		k := 3 * hw
+		var total float64
+		for p := range hw {
+			total += ld[p]
+		}
+		if c.kernel == "none" {
+			// Pixel-wise: no output depends on another pixel's input, and
+			// each pixel's 3×3 Jacobian has the reported log-determinant.
+			for i := range k {
+				for j := range k {
+					if i%hw != j%hw {
+						require.InDelta(t, 0, jac[i*k+j], 1e-9, "%v: ∂y%d/∂x%d", c, i, j)
+					}
+				}
+			}
+			for p := range hw {
+				var px []float64
+				for ci := range 3 {
+					for cj := range 3 {
+						px = append(px, jac[(ci*hw+p)*k+cj*hw+p])
+					}
+				}
+				num := flowLogAbsDet(px, 3)
+				assert.InDelta(t, num, ld[p], 1e-6, "%v: pixel %d", c, p)
+				assert.InDelta(t, num, gld[p], 1e-6, "%v: graph, pixel %d", c, p)
+			}
+		} else {
+			offDiag := 0.0
+			for i := range k {
+				for j := range k {
+					if i%hw != j%hw {
+						offDiag = math.Max(offDiag, math.Abs(jac[i*k+j]))
+					}
+				}
+			}
+			assert.Greater(t, offDiag, 1e-3, "%v: a 3×3 block couples neighbouring pixels", c)
+		}
+		assert.InDelta(t, flowLogAbsDet(jac, k), total, 1e-5, "%v: image log-determinant", c)
+		if c.kind == VP {
+			assert.InDelta(t, 0, flowLogAbsDet(jac, k), 1e-6, "%v: volume preserving", c)
+		}
+	}
+}
+
+// TestFlowGradients checks the gradients of a loss of the split views (and,
+// for NVP, of the log-determinant) with respect to every learnable
+// parameter and to the input against central differences.
+func TestFlowGradients(t *testing.T) {
+	cases := []struct {
+		flowCase
+		identity bool
+	}{
+		{flowCase{VP, "none"}, false},
+		{flowCase{VP, "first"}, false},
+		{flowCase{VP, "none"}, true},
+		{flowCase{NVP, "none"}, false},
+		{flowCase{NVP, "last"}, false},
+		{flowCase{NVP, "none"}, true},
+	}
+	n, h, w := 2, 3, 3
+	for _, c := range cases {
+		cfg := c.config()
+		cfg.Blocks, cfg.Hidden, cfg.Identity = 2, 2, c.identity
+		f := newTestFlow(t, tensor.Float64, cfg, 8)
+		if !c.identity {
+			flowPerturb(f, 9, 0.2)
+		}
+		rng := rand.New(rand.NewPCG(10, 10))
+		xp := nn.NewParam("x", tensor.Float64, n, 3, h, w)
+		_ = xp.SetFloat64s(flowTo64(flowInput(11, n, h, w)))
+
+		g := nn.NewGraph(tensor.Float64, nn.Train, 1)
+		x := g.Param(xp)
+		v1, v2 := f.Views(g, x)
+		terms := []*G.Node{flowWeightedSum(g, rng, v1), flowWeightedSum(g, rng, v2)}
+		if c.kind == NVP {
+			terms = append(terms, flowWeightedSum(g, rng, f.LogDet(g, x)))
+		}
+		loss := terms[0]
+		for _, tm := range terms[1:] {
+			loss = nn.Add(g, loss, tm)
+		}
+		wrt := append(nn.Params{xp}, f.Params().Learnable()...)
+		prog, err := g.Compile(loss, wrt...)
+		require.NoError(t, err, "%v", c)
+
+		before := f.Params().Snapshot()
+		xBefore := xp.Float64s()
+		err = nn.CheckGradients(prog, wrt, nn.GradCheck{MaxElems: 6})
+		assert.NoError(t, err, "%v identity=%v", c, c.identity)
+
+		// Every learnable parameter gets a gradient, except at the identity
+		// the hidden layers, whose outputs are multiplied by the zero last
+		// layers: there the last layers move first.
+		for _, p := range f.Params().Learnable() {
+			norm := flowMaxDiff(nn.Float64s(p.Grad), make([]float64, p.Size()))
+			if c.identity && strings.Contains(p.Name, ".hidden.") {
+				assert.Zero(t, norm, "%v: gradient of %s at the identity", c, p.Name)
+				continue
+			}
+			assert.Greater(t, norm, 0.0, "%v identity=%v: gradient of %s", c, c.identity, p.Name)
+		}
+		// Running the program writes into neither the input nor the flow.
+		require.NoError(t, prog.Run())
+		assert.Equal(t, xBefore, xp.Float64s(), "%v: input unchanged", c)
+		assert.Equal(t, before, f.Params().Snapshot(), "%v: parameters unchanged", c)
+		require.NoError(t, prog.Close())
+	}
+}
+
+// flowWeightedSum returns Σ x ⊙ r for a fixed random r.
+func flowWeightedSum(g *nn.Graph, rng *rand.Rand, x *G.Node) *G.Node {
+	r := make([]float64, x.Shape().TotalSize())
+	for i := range r {
+		r[i] = rng.NormFloat64()
+	}
+	return nn.Sum(g, nn.Mul(g, x, g.Constant("r", r, x.Shape()...)))
+}
+
+// TestFlowViewsInTrainingGraph runs a compiled generator step several times:
+// the views must not change between runs, the input must survive, and the
+// masked triangles of the mixing matrices must get no gradient.
+func TestFlowViewsInTrainingGraph(t *testing.T) {
+	n, h, w := 3, 4, 4
+	x := flowInput(12, n, h, w)
+	f := newTestFlow(t, tensor.Float32, Config{Kind: NVP, Blocks: 3, Hidden: 4, Kernel3x3: "first"}, 13)
+	g := nn.NewGraph(tensor.Float32, nn.Train, 1)
+	in := g.Input("x", n, 3, h, w)
+	require.NoError(t, in.Set(x))
+	v1, v2 := f.Views(g, in.Node())
+	w1, w2 := g.Watch(v1), g.Watch(v2)
+	loss := nn.Add(g, nn.Mean(g, nn.Square(g, v1)), nn.Mean(g, nn.Square(g, v2)))
+	prog, err := g.Compile(loss, f.Params().Learnable()...)
+	require.NoError(t, err)
+	defer prog.Close()
+	var first1, first2 []float64
+	for run := range 3 {
+		require.NoError(t, prog.Run())
+		if run == 0 {
+			first1, first2 = w1.Values(), w2.Values()
+			continue
+		}
+		assert.Equal(t, first1, w1.Values(), "run %d", run)
+		assert.Equal(t, first2, w2.Values(), "run %d", run)
+	}
+	assert.Equal(t, x, in.Value().Data().([]float32), "input unchanged")
+	y, err := f.Apply(x, n, h, w)
+	require.NoError(t, err)
+	hw := h * w
+	for b := range n {
+		assert.LessOrEqual(t, flowMaxDiff(y[b*3*hw:b*3*hw+hw], first1[b*hw:(b+1)*hw]), 1e-5)
+		assert.LessOrEqual(t, flowMaxDiff(y[b*3*hw+hw:(b+1)*3*hw], first2[b*2*hw:(b+1)*2*hw]), 1e-5)
+	}
+	for _, m := range f.mixes {
+		lo, up := nn.Float64s(m.lower.Grad), nn.Float64s(m.upper.Grad)
+		for i := range 3 {
+			for j := range 3 {
+				if j >= i {
+					assert.Zero(t, lo[i*3+j], "%s[%d,%d]", m.lower.Name, i, j)
+				}
+				if j <= i {
+					assert.Zero(t, up[i*3+j], "%s[%d,%d]", m.upper.Name, i, j)
+				}
+			}
+		}
+	}
+}
+
+func TestFlowRejectsBadInput(t *testing.T) {
+	f := newTestFlow(t, tensor.Float32, Config{Blocks: 1, Hidden: 2}, 1)
+	_, err := f.Apply(make([]float32, 10), 1, 2, 2)
+	assert.ErrorContains(t, err, "10 values, want 12 for shape (1, 3, 2, 2)")
+	_, err = f.Inverse(nil, 0, 2, 2)
+	assert.ErrorContains(t, err, "batch shape (0, 3, 2, 2)")
+	_, _, err = f.ApplyLogDet(make([]float32, 12), 1, -2, -2)
+	assert.ErrorContains(t, err, "want positive sizes")
+	var none *Flow
+	_, err = none.Apply(nil, 1, 1, 1)
+	assert.Error(t, err)
+
+	g := nn.NewGraph(tensor.Float32, nn.Eval, 1)
+	in := g.Input("x", 2, 1, 4, 4)
+	assert.Nil(t, f.Forward(g, in.Node()))
+	assert.ErrorContains(t, g.Err(), "input shape (2, 1, 4, 4), want (N, 3, H, W)")
+
+	g = nn.NewGraph(tensor.Float64, nn.Eval, 1)
+	in = g.Input("x", 2, 3, 4, 4)
+	v1, v2 := f.Views(g, in.Node())
+	assert.Nil(t, v1)
+	assert.Nil(t, v2)
+	assert.ErrorContains(t, g.Err(), "flow g: parameters of dtype float32 in a float64 graph")
+}
+
+func TestFlowLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 14))
+	mats := [][3][3]float64{flowEye3(), {{0, 1, 0}, {0, 0, 1}, {1, 0, 0}}, {{0, 0, 2}, {0, 3, 0}, {-1, 0, 0}}}
+	for range 20 {
+		var m [3][3]float64
+		for i := range 3 {
+			for j := range 3 {
+				m[i][j] = rng.NormFloat64()
+			}
+		}
+		mats = append(mats, m, flowRandomRotation(rng))
+	}
+	for _, m := range mats {
+		p, l, u := flowLU3(m)
+		got := flowMatMul(flowMatMul(p, l), u)
+		inv := flowMatMul(m, flowInverse3(m))
+		for i := range 3 {
+			var rowSum, colSum float64
+			for j := range 3 {
+				assert.InDelta(t, m[i][j], got[i][j], 1e-12, "P·L·U = W for %v", m)
+				assert.InDelta(t, flowIf(i == j, 1), inv[i][j], 1e-10, "W·W⁻¹ = I for %v", m)
+				assert.Contains(t, []float64{0, 1}, p[i][j])
+				rowSum += p[i][j]
+				colSum += p[j][i]
+				switch {
+				case j > i:
+					assert.Zero(t, l[i][j])
+				case j == i:
+					assert.Equal(t, 1.0, l[i][j])
+				default:
+					assert.Zero(t, u[i][j])
+					assert.LessOrEqual(t, math.Abs(l[i][j]), 1.0, "pivoting bounds L")
+				}
+			}
+			assert.Equal(t, 1.0, rowSum)
+			assert.Equal(t, 1.0, colSum)
+		}
+	}
+	// A random initial mixing matrix is a rotation: W·Wᵀ = I, |det W| = 1;
+	// the identity initialisation is exactly I.
+	for _, identity := range []bool{false, true} {
+		m, err := newFlowMix("m", tensor.Float64, identity, rng)
+		require.NoError(t, err)
+		require.NoError(t, m.check())
+		w := m.matrix()
+		var wt [3][3]float64
+		for i := range 3 {
+			for j := range 3 {
+				wt[i][j] = w[j][i]
+			}
+		}
+		wwt := flowMatMul(w, wt)
+		for i := range 3 {
+			for j := range 3 {
+				assert.InDelta(t, flowIf(i == j, 1), wwt[i][j], 1e-12)
+				if identity {
+					assert.Equal(t, flowIf(i == j, 1), w[i][j])
+				}
+			}
+		}
+		assert.InDelta(t, 0, m.logDet(), 1e-12)
+	}
+}
+
+func TestFlowSaveLoad(t *testing.T) {
+	dir := t.TempDir()
+	n, h, w := 2, 4, 3
+	x := flowInput(15, n, h, w)
+	cfg := Config{Kind: NVP, Blocks: 3, Hidden: 5, Kernel3x3: "last", LogScaleBound: 1.5}
+	f := newTestFlow(t, tensor.Float32, cfg, 16)
+	flowPerturb(f, 17, 0.2)
+	path := filepath.Join(dir, "g.safetensors")
+	require.NoError(t, f.Save(path))
+	want, err := f.Apply(x, n, h, w)
+	require.NoError(t, err)
+
+	got, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, f.Config(), got.Config())
+	assert.Equal(t, "g", got.Name())
+	assert.Equal(t, tensor.Float32, got.Dtype())
+	assert.Equal(t, f.Params().Snapshot(), got.Params().Snapshot())
+	y, err := got.Apply(x, n, h, w)
+	require.NoError(t, err)
+	assert.Equal(t, want, y, "a reloaded flow computes the same map")
+
+	// Load into a flow of the same configuration, another seed and dtype.
+	other := newTestFlow(t, tensor.Float64, cfg, 99)
+	require.NoError(t, other.Load(path))
+	yg, _, _, _ := runFlowGraph(t, other, tensor.Float64, x, n, h, w)
+	assert.LessOrEqual(t, flowMaxDiff(yg, want), 1e-6)
+
+	// Errors that name what is wrong. Each writes a variant of the file.
+	ts, _, meta, err := nn.LoadSafetensors(path)
+	require.NoError(t, err)
+	write := func(name string, edit func(ts map[string]*tensor.Dense, meta map[string]string)) string {
+		t2 := map[string]*tensor.Dense{}
+		for k, v := range ts {
+			t2[k] = v.Clone().(*tensor.Dense)
+		}
+		m2 := map[string]string{}
+		for k, v := range meta {
+			m2[k] = v
+		}
+		edit(t2, m2)
+		var list []nn.NamedTensor
+		for _, p := range f.Params() {
+			if v, ok := t2[p.Name]; ok {
+				list = append(list, nn.NamedTensor{Name: p.Name, Tensor: v})
+				delete(t2, p.Name)
+			}
+		}
+		for k, v := range t2 {
+			list = append(list, nn.NamedTensor{Name: k, Tensor: v})
+		}
+		p := filepath.Join(dir, name+".safetensors")
+		require.NoError(t, nn.SaveSafetensors(p, list, m2))
+		return p
+	}
+	setConfig := func(meta map[string]string, edit func(c map[string]any)) {
+		var c map[string]any
+		require.NoError(t, json.Unmarshal([]byte(meta[MetaConfig]), &c))
+		edit(c)
+		b, err := json.Marshal(c)
+		require.NoError(t, err)
+		meta[MetaConfig] = string(b)
+	}
+	loadCases := []struct {
+		name string
+		edit func(ts map[string]*tensor.Dense, meta map[string]string)
+		want string
+	}{
+		{"misshaped", func(ts map[string]*tensor.Dense, _ map[string]string) {
+			ts["g.blocks.1.g.hidden.weight"] = tensor.New(tensor.WithShape(5, 1, 3, 3), tensor.Of(tensor.Float32))
+		}, `tensor "g.blocks.1.g.hidden.weight" has shape (5, 1, 3, 3), want (5, 1, 1, 1)`},
+		{"missing", func(ts map[string]*tensor.Dense, _ map[string]string) {
+			delete(ts, "g.mixes.1.log_scale")
+		}, `missing tensor "g.mixes.1.log_scale"`},
+		{"extra", func(ts map[string]*tensor.Dense, _ map[string]string) {
+			ts["g.mixes.2.lower"] = tensor.New(tensor.WithShape(3, 3), tensor.Of(tensor.Float32))
+		}, `unexpected tensor "g.mixes.2.lower"`},
+		{"blocks", func(_ map[string]*tensor.Dense, meta map[string]string) {
+			setConfig(meta, func(c map[string]any) { c["blocks"] = 2 })
+		}, `tensor "g.blocks.1.f.hidden.weight" has shape (5, 2, 1, 1), want (5, 2, 3, 3)`},
+		{"kernel", func(_ map[string]*tensor.Dense, meta map[string]string) {
+			setConfig(meta, func(c map[string]any) { c["kernel3x3"] = "none" })
+		}, `tensor "g.blocks.2.f.hidden.weight" has shape (5, 2, 3, 3), want (5, 2, 1, 1)`},
+		{"kind", func(_ map[string]*tensor.Dense, meta map[string]string) {
+			setConfig(meta, func(c map[string]any) { c["kind"] = "glow" })
+		}, `kind "glow"`},
+		{"unknown-field", func(_ map[string]*tensor.Dense, meta map[string]string) {
+			setConfig(meta, func(c map[string]any) { c["depth"] = 3 })
+		}, `unknown field "depth"`},
+		{"no-config", func(_ map[string]*tensor.Dense, meta map[string]string) {
+			delete(meta, MetaConfig)
+		}, `metadata key "viewgen.flow.config" missing`},
+		{"dtype", func(_ map[string]*tensor.Dense, meta map[string]string) {
+			meta[MetaDtype] = "int8"
+		}, `"viewgen.flow.dtype" is "int8"`},
+		{"perm", func(ts map[string]*tensor.Dense, _ map[string]string) {
+			ts["g.mixes.0.perm"] = tensor.New(tensor.WithShape(3, 3), tensor.WithBacking([]float32{1, 0, 0, 1, 0, 0, 0, 0, 1}))
+		}, `tensor "g.mixes.0.perm" is not a permutation matrix`},
+		{"sign", func(ts map[string]*tensor.Dense, _ map[string]string) {
+			ts["g.mixes.1.sign"] = tensor.New(tensor.WithShape(3), tensor.WithBacking([]float32{1, 0.5, -1}))
+		}, `tensor "g.mixes.1.sign" holds 0.5`},
+	}
+	for _, c := range loadCases {
+		p := write(c.name, c.edit)
+		_, err := Load(p)
+		if assert.Error(t, err, c.name) {
+			assert.Contains(t, err.Error(), c.want, c.name)
+			assert.Contains(t, err.Error(), p, "%s: the error names the file", c.name)
+		}
+	}
+	_, err = Load(filepath.Join(dir, "absent.safetensors"))
+	assert.ErrorContains(t, err, "absent.safetensors")
+
+	// Loading into a flow of another configuration or name fails and leaves
+	// it unchanged.
+	mismatch := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"g", Config{Kind: NVP, Blocks: 4, Hidden: 5, Kernel3x3: "last", LogScaleBound: 1.5}, "blocks 3 saved, 4 here"},
+		{"g", Config{Kind: NVP, Blocks: 3, Hidden: 5, Kernel3x3: "last"}, "log_scale_bound 1.5 saved, 2 here"},
+		{"g", Config{Kind: VP, Blocks: 3, Hidden: 8, Kernel3x3: "last"}, `kind nvp saved, vp here; hidden 5 saved, 8 here; log_scale_bound 1.5 saved, 0 here`},
+		{"h", cfg, `the file holds flow "g", want "h"`},
+	}
+	for _, c := range mismatch {
+		g, err := New(c.name, tensor.Float32, c.cfg, rand.New(rand.NewPCG(1, 1)))
+		require.NoError(t, err)
+		before := g.Params().Snapshot()
+		assert.ErrorContains(t, g.Load(path), c.want)
+		assert.Equal(t, before, g.Params().Snapshot())
+	}
+}
+
+// TestFlowOps checks the two ops the flow adds to gorgonia, the fused
+// LeakyReLU and the merge of a block's halves, against their definitions
+// and central differences.
+func TestFlowOps(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		g := nn.NewGraph(dt, nn.Eval, 1)
+		x := g.Constant("x", []float64{-2, -0.5, 0, 0.5, 3, -1}, 1, 1, 2, 3)
+		y := g.Watch(flowLeakyReLU(g, x, 0.2))
+		// (N=2, 1, 1, 2) and (N=2, 2, 1, 2) merged with channel 1 single.
+		a := g.Constant("a", []float64{1, 2, 3, 4}, 2, 1, 1, 2)
+		b := g.Constant("b", []float64{10, 20, 30, 40, 50, 60, 70, 80}, 2, 2, 1, 2)
+		m := g.Watch(flowMerge(g, a, b, 1, [2]int{2, 0}))
+		prog, err := g.Compile(nil)
+		require.NoError(t, err)
+		require.NoError(t, prog.Run())
+		assert.InDeltaSlice(t, []float64{-0.4, -0.1, 0, 0.5, 3, -0.2}, y.Values(), 1e-7, "%v", dt)
+		assert.Equal(t, []float64{30, 40, 1, 2, 10, 20, 70, 80, 3, 4, 50, 60}, m.Values(), "%v", dt)
+		require.NoError(t, prog.Close())
+	}
+
+	rng := rand.New(rand.NewPCG(20, 20))
+	x1 := nn.NewParam("x1", tensor.Float64, 2, 1, 2, 3)
+	x2 := nn.NewParam("x2", tensor.Float64, 2, 2, 2, 3)
+	x1.InitNormal(rng, 1)
+	x2.InitNormal(rng, 1)
+	g := nn.NewGraph(tensor.Float64, nn.Train, 1)
+	merged := flowMerge(g, g.Param(x1), g.Param(x2), 0, [2]int{1, 2})
+	loss := flowWeightedSum(g, rng, flowLeakyReLU(g, merged, 0.2))
+	prog, err := g.Compile(loss, x1, x2)
+	require.NoError(t, err)
+	assert.NoError(t, nn.CheckGradients(prog, nn.Params{x1, x2}, nn.GradCheck{}))
+	require.NoError(t, prog.Close())
+
+	g = nn.NewGraph(tensor.Float64, nn.Train, 1)
+	assert.Nil(t, flowMerge(g, g.Param(x2), g.Param(x1), 0, [2]int{1, 2}))
+	assert.ErrorContains(t, g.Err(), "halves of shapes (2, 2, 2, 3) and (2, 1, 2, 3)")
+}
+
+// BenchmarkFlowStep times one generator step (forward and backward through
+// g and the view split) on a batch of 64 images of 32×32.
+func BenchmarkFlowStep(b *testing.B) {
+	for _, kind := range []string{VP, NVP} {
+		b.Run(kind, func(b *testing.B) {
+			n, hw := 64, 32
+			f, err := New("g", tensor.Float32, Config{Kind: kind}, rand.New(rand.NewPCG(1, 1)))
+			require.NoError(b, err)
+			g := nn.NewGraph(tensor.Float32, nn.Train, 1)
+			in := g.Input("x", n, 3, hw, hw)
+			require.NoError(b, in.Set(flowInput(1, n, hw, hw)))
+			v1, v2 := f.Views(g, in.Node())
+			loss := nn.Add(g, nn.Mean(g, nn.Square(g, v1)), nn.Mean(g, nn.Square(g, v2)))
+			prog, err := g.Compile(loss, f.Params().Learnable()...)
+			require.NoError(b, err)
+			defer prog.Close()
+			b.ResetTimer()
+			for range b.N {
+				if err := prog.Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFlowApply times the plain-Go map on the same batch.
+func BenchmarkFlowApply(b *testing.B) {
+	n, hw := 64, 32
+	f, err := New("g", tensor.Float32, Config{Kind: NVP}, rand.New(rand.NewPCG(1, 1)))
+	require.NoError(b, err)
+	x := flowInput(1, n, hw, hw)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := f.Apply(x, n, hw, hw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
