@@ -3,22 +3,17 @@ package datasets
 import (
 	"errors"
 	"fmt"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 // NoLabel is the label of an item whose class is unknown or withheld, such
 // as an STL-10 unlabeled image or an item of an unlabelled split.
 const NoLabel = -1
 
-// Shape is the shape of one image: channels, height and width.
-type Shape struct {
-	C, H, W int
-}
-
-// Size is the number of values in one image, C×H×W.
-func (s Shape) Size() int { return s.C * s.H * s.W }
-
-// String formats the shape as C×H×W.
-func (s Shape) String() string { return fmt.Sprintf("%d×%d×%d", s.C, s.H, s.W) }
+// Shape is the shape of one image: channels, height and width. It is
+// chw.Shape, the shape of the project's one image type.
+type Shape = chw.Shape
 
 // Dataset is a fixed-length, random-access collection of labelled images.
 // Implementations are safe for concurrent use by several goroutines.

@@ -7,7 +7,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,67 +155,6 @@ func TestLoadPhotos(t *testing.T) {
 	}
 	if _, err := datasets.LoadPhotos(t.TempDir(), 10); !errors.Is(err, datasets.ErrNotInstalled) {
 		t.Fatalf("empty folder gave %v", err)
-	}
-}
-
-func TestResizer(t *testing.T) {
-	checker := func(s datasets.Shape) []float32 {
-		p := make([]float32, s.Size())
-		for c := range s.C {
-			for y := range s.H {
-				for x := range s.W {
-					p[(c*s.H+y)*s.W+x] = float32((x + y) % 2)
-				}
-			}
-		}
-		return p
-	}
-	cases := []struct {
-		name     string
-		from, to datasets.Shape
-		src      func(datasets.Shape) []float32
-		want     func(c, y, x int) float32
-	}{
-		{"identity keeps every pixel", datasets.Shape{C: 2, H: 4, W: 6}, datasets.Shape{C: 2, H: 4, W: 6}, checker,
-			func(c, y, x int) float32 { return float32((x + y) % 2) }},
-		{"halving a checker gives grey inside the border", datasets.Shape{C: 1, H: 8, W: 8}, datasets.Shape{C: 1, H: 4, W: 4}, checker,
-			func(c, y, x int) float32 {
-				if y == 0 || x == 0 || y == 3 || x == 3 {
-					return -1 // the filter is cut at the border
-				}
-				return 0.5
-			}},
-		{"a constant stays constant when enlarged", datasets.Shape{C: 3, H: 3, W: 5}, datasets.Shape{C: 3, H: 7, W: 11},
-			func(s datasets.Shape) []float32 {
-				p := make([]float32, s.Size())
-				for i := range p {
-					p[i] = 0.25 * float32(1+i/(s.H*s.W))
-				}
-				return p
-			},
-			func(c, y, x int) float32 { return 0.25 * float32(1+c) }},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r, err := datasets.NewResizer(c.from, c.to)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dst := make([]float32, c.to.Size())
-			r.Resize(dst, c.src(c.from))
-			for ch := range c.to.C {
-				for y := range c.to.H {
-					for x := range c.to.W {
-						if got, want := dst[(ch*c.to.H+y)*c.to.W+x], c.want(ch, y, x); want >= 0 && math.Abs(float64(got-want)) > 1e-5 {
-							t.Fatalf("(%d,%d,%d) = %v, want %v", ch, y, x, got, want)
-						}
-					}
-				}
-			}
-		})
-	}
-	if _, err := datasets.NewResizer(datasets.Shape{C: 1, H: 2, W: 2}, datasets.Shape{C: 3, H: 2, W: 2}); err == nil {
-		t.Fatal("resizing across channel counts accepted")
 	}
 }
 

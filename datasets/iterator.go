@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 // IteratorConfig sets how an Iterator walks a data set.
@@ -70,10 +72,10 @@ type Batch struct {
 // Len is the number of items in the batch.
 func (b *Batch) Len() int { return len(b.Indices) }
 
-// Image is the j-th image of the batch (aliasing b.Images).
-func (b *Batch) Image(j int) []float32 {
+// Image is the j-th image of the batch, sharing b.Images' storage.
+func (b *Batch) Image(j int) chw.Image {
 	n := b.Shape.Size()
-	return b.Images[j*n : (j+1)*n]
+	return chw.Image{C: b.Shape.C, H: b.Shape.H, W: b.Shape.W, Pix: b.Images[j*n : (j+1)*n]}
 }
 
 // Release hands the batch's memory back to its iterator for reuse. The batch

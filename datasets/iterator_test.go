@@ -43,7 +43,7 @@ func checkBatch(t *testing.T, s codedSet, b *datasets.Batch) {
 		t.Fatalf("batch of %d: %d image values, %d labels, %d factors, %d second-view values", b.Len(), len(b.Images), len(b.Labels), len(b.Factors), len(b.Second))
 	}
 	for j, i := range b.Indices {
-		for _, v := range b.Image(j) {
+		for _, v := range b.Image(j).Pix {
 			if decode(v, s.n) != i {
 				t.Fatalf("item %d of batch holds image of item %d, want %d", j, decode(v, s.n), i)
 			}

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 // Where the background photographs are looked for.
@@ -51,7 +53,7 @@ func (p *Photo) Crop(dst []float32, x, y, w, h int) {
 func (p *Photo) Resized(side int) (*Photo, error) {
 	scale := float64(side) / float64(min(p.Shape.H, p.Shape.W))
 	to := Shape{C: 3, H: max(side, int(math.Round(float64(p.Shape.H)*scale))), W: max(side, int(math.Round(float64(p.Shape.W)*scale)))}
-	r, err := NewResizer(p.Shape, to)
+	r, err := chw.NewResizer(p.Shape, to)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.Path, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/learnviews/learnviews/chw"
+
 	"github.com/learnviews/learnviews/contrast"
 	"github.com/learnviews/learnviews/datasets"
 	"github.com/learnviews/learnviews/games"
@@ -82,17 +84,17 @@ func (s *stream) Restore(b json.RawMessage) error {
 	return s.restore(st)
 }
 
-// images turns a batch into viewgen images sharing its storage.
-func images(b *datasets.Batch) []viewgen.Image {
-	out := make([]viewgen.Image, b.Len())
+// images returns a batch's images, sharing its storage.
+func images(b *datasets.Batch) []chw.Image {
+	out := make([]chw.Image, b.Len())
 	for i := range out {
-		out[i] = viewgen.Image{C: b.Shape.C, H: b.Shape.H, W: b.Shape.W, Pix: b.Image(i)}
+		out[i] = b.Image(i)
 	}
 	return out
 }
 
 // convert writes images converted to space into dst (NCHW).
-func convert(dst []float32, imgs []viewgen.Image, space viewgen.ColorSpace) error {
+func convert(dst []float32, imgs []chw.Image, space viewgen.ColorSpace) error {
 	if space == viewgen.RGB {
 		off := 0
 		for _, im := range imgs {
@@ -172,8 +174,8 @@ func (f *imageFeed) close() { f.unl.close(); f.lab.close() }
 // pipelineFeed feeds a contrastive game with fixed views.
 type pipelineFeed struct {
 	*stream // its State, Restore and close are the feed's
-	pipe *viewgen.Pipeline
-	seed uint64
+	pipe    *viewgen.Pipeline
+	seed    uint64
 }
 
 func newPipelineFeed(ds datasets.Dataset, batch, workers int, seed uint64, pipe *viewgen.Pipeline) (*pipelineFeed, error) {
@@ -251,13 +253,13 @@ func (f *pairFeed) NextFactored() ([]float32, []int, []float64, error) {
 // frozen generator; v1 keeps V1 of the first draw, v2 V2 of the second.
 type generatorFeed struct {
 	*stream // its State, Restore and close are the feed's
-	aug    *viewgen.Augmenter
-	space  viewgen.ColorSpace
-	gen    Generator
-	split  viewgen.Split
-	seed   uint64
-	in, v  []float32
-	v1, v2 []float32
+	aug     *viewgen.Augmenter
+	space   viewgen.ColorSpace
+	gen     Generator
+	split   viewgen.Split
+	seed    uint64
+	in, v   []float32
+	v1, v2  []float32
 }
 
 func newGeneratorFeed(ds datasets.Dataset, batch, workers int, seed uint64, augs []viewgen.Aug, space viewgen.ColorSpace, gen Generator, split viewgen.Split) (*generatorFeed, error) {
@@ -275,7 +277,7 @@ func newGeneratorFeed(ds datasets.Dataset, batch, workers int, seed uint64, augs
 }
 
 // mapped augments the batch with seed, converts and applies g.
-func (f *generatorFeed) mapped(imgs []viewgen.Image, h, w int, seed uint64) ([]float32, error) {
+func (f *generatorFeed) mapped(imgs []chw.Image, h, w int, seed uint64) ([]float32, error) {
 	a, err := f.aug.ApplyBatch(imgs, h, w, seed)
 	if err != nil {
 		return nil, err

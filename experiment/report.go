@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/learnviews/learnviews/chw"
+
 	"github.com/learnviews/learnviews/plots"
 	"github.com/learnviews/learnviews/rundir"
 	"github.com/learnviews/learnviews/viewgen"
@@ -67,16 +69,16 @@ func (e *Experiment) colourSpaceFigure(space viewgen.ColorSpace) error {
 	test := e.data.Test
 	n := min(6, test.Len())
 	shape := test.Shape()
-	var samples []plots.CHW
+	var samples []chw.Image
 	for i := 0; i < n; i++ {
-		pix := make([]float32, shape.Size())
-		test.Image(i*(test.Len()/n), pix)
-		samples = append(samples, plots.CHW{Pix: pix, H: shape.H, W: shape.W})
+		img := chw.New(shape.C, shape.H, shape.W)
+		test.Image(i*(test.Len()/n), img.Pix)
+		samples = append(samples, img)
 	}
 	transform := func(rgb []float32, h, w int) ([]float32, error) {
 		in := rgb
 		if space != viewgen.RGB {
-			c, err := space.Convert(viewgen.Image{C: 3, H: h, W: w, Pix: append([]float32(nil), rgb...)})
+			c, err := space.Convert(chw.Image{C: 3, H: h, W: w, Pix: append([]float32(nil), rgb...)})
 			if err != nil {
 				return nil, err
 			}
@@ -88,15 +90,11 @@ func (e *Experiment) colourSpaceFigure(space viewgen.ColorSpace) error {
 	if err != nil {
 		return err
 	}
-	img, err := grid.Render()
-	if err != nil {
-		return err
-	}
 	figDir := filepath.Join(e.dir, rundir.FiguresDir)
 	if err := os.MkdirAll(figDir, 0o755); err != nil {
 		return err
 	}
-	if err := plots.SavePNG(filepath.Join(figDir, "colorspace.png"), img); err != nil {
+	if err := grid.WritePNG(filepath.Join(figDir, "colorspace.png")); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(figDir, "colorspace.txt"), []byte("The learned colour space (as in the paper's Figure 7): for test images, the input, the three channels of g(X), view 1 = g(X)_1 and view 2 = g(X)_{2:3}; below, g over slices of the RGB cube.\n"), 0o644)

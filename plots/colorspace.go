@@ -5,14 +5,9 @@ import (
 	"image"
 	"image/color"
 	"math"
-)
 
-// CHW is a 3-channel float image stored channel-major: the value of channel c
-// at (x, y) is Pix[c*H*W + y*W + x]. RGB inputs lie in [0, 1].
-type CHW struct {
-	Pix  []float32
-	H, W int
-}
+	"github.com/learnviews/learnviews/chw"
+)
 
 // Transform maps a 3-channel CHW image of size h x w to g(X), again 3 channels
 // CHW of the same size, in any range. It is how a learned view generator is
@@ -48,7 +43,7 @@ var ColorSpaceColumns = []string{"input", "g(X)_1", "g(X)_2", "g(X)_3", "view 1"
 // channels n1, n2 become a* = 80(2 n1 - 1) and b* = 80(2 n2 - 1) at lightness
 // L* = 65, shown in sRGB (clipped). Equal channels at mid-range are neutral
 // grey; high n1 is red-magenta, low n1 green, high n2 yellow, low n2 blue.
-func ColorSpaceGrid(g Transform, samples []CHW, opt ColorSpaceOptions) (*ImageGrid, error) {
+func ColorSpaceGrid(g Transform, samples []chw.Image, opt ColorSpaceOptions) (*chw.Grid, error) {
 	if g == nil {
 		return nil, fmt.Errorf("plots: colour space: transform is nil")
 	}
@@ -67,13 +62,17 @@ func ColorSpaceGrid(g Transform, samples []CHW, opt ColorSpaceOptions) (*ImageGr
 		return nil, fmt.Errorf("plots: colour space: no samples and no cube slices: %w", ErrNoData)
 	}
 
-	grid := &ImageGrid{Title: opt.Title, ColumnLabels: ColorSpaceColumns, CellSize: opt.CellSize}
-	section := func(inputs []CHW, rowLabels []string, what func(i int) string) error {
+	cell := opt.CellSize
+	if cell == 0 {
+		cell = 96
+	}
+	grid := &chw.Grid{Title: opt.Title, ColumnLabels: ColorSpaceColumns, CellSize: cell}
+	section := func(inputs []chw.Image, rowLabels []string, what func(i int) string) error {
 		outs := make([][]float32, len(inputs))
 		for i, in := range inputs {
 			n := 3 * in.H * in.W
-			if in.H <= 0 || in.W <= 0 || len(in.Pix) != n {
-				return fmt.Errorf("plots: colour space: %s: %d values for 3x%dx%d", what(i), len(in.Pix), in.H, in.W)
+			if err := in.CheckRGB(); err != nil {
+				return fmt.Errorf("plots: colour space: %s: %w", what(i), err)
 			}
 			out, err := g(in.Pix, in.H, in.W)
 			if err != nil {
@@ -120,12 +119,11 @@ func ColorSpaceGrid(g Transform, samples []CHW, opt ColorSpaceOptions) (*ImageGr
 				tiles[4].SetRGBA(x, y, tiles[1].RGBAAt(x, y))
 				tiles[5].SetRGBA(x, y, opponentColor(norm(1, p), norm(2, p)))
 			}
-			row := make([]image.Image, len(tiles))
+			row := chw.Row{Label: rowLabels[i], Cells: make([]chw.Cell, len(tiles))}
 			for t := range tiles {
-				row[t] = tiles[t]
+				row.Cells[t].Image = tiles[t]
 			}
-			grid.Cells = append(grid.Cells, row)
-			grid.RowLabels = append(grid.RowLabels, rowLabels[i])
+			grid.Rows = append(grid.Rows, row)
 		}
 		return nil
 	}
@@ -137,7 +135,7 @@ func ColorSpaceGrid(g Transform, samples []CHW, opt ColorSpaceOptions) (*ImageGr
 	if err := section(samples, labels, func(i int) string { return fmt.Sprintf("sample %d", i) }); err != nil {
 		return nil, err
 	}
-	slices := make([]CHW, len(blues))
+	slices := make([]chw.Image, len(blues))
 	labels = make([]string, len(blues))
 	for i, b := range blues {
 		slices[i] = CubeSlice(size, b)
@@ -151,8 +149,8 @@ func ColorSpaceGrid(g Transform, samples []CHW, opt ColorSpaceOptions) (*ImageGr
 
 // CubeSlice returns the size x size slice of the RGB cube at blue level b:
 // red increases to the right from 0 to 1, green increases upwards.
-func CubeSlice(size int, b float64) CHW {
-	img := CHW{Pix: make([]float32, 3*size*size), H: size, W: size}
+func CubeSlice(size int, b float64) chw.Image {
+	img := chw.New(3, size, size)
 	hw := size * size
 	for y := range size {
 		for x := range size {

@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 func identity(rgb []float32, h, w int) ([]float32, error) {
@@ -14,8 +16,8 @@ func identity(rgb []float32, h, w int) ([]float32, error) {
 }
 
 // uniform returns an h x w CHW image of one RGB colour.
-func uniform(h, w int, r, g, b float32) CHW {
-	img := CHW{Pix: make([]float32, 3*h*w), H: h, W: w}
+func uniform(h, w int, r, g, b float32) chw.Image {
+	img := chw.New(3, h, w)
 	for p := range h * w {
 		img.Pix[p], img.Pix[h*w+p], img.Pix[2*h*w+p] = r, g, b
 	}
@@ -33,14 +35,18 @@ func cellPixel(img image.Image, r image.Rectangle, fx, fy float64) color.RGBA {
 func grey(v uint8) color.RGBA { return color.RGBA{v, v, v, 255} }
 
 func TestColorSpaceGridIdentity(t *testing.T) {
-	samples := []CHW{uniform(2, 3, 1, 0.5, 0), uniform(2, 3, 0, 0.25, 1)}
+	samples := []chw.Image{uniform(2, 3, 1, 0.5, 0), uniform(2, 3, 0, 0.25, 1)}
 	grid, err := ColorSpaceGrid(identity, samples, ColorSpaceOptions{CubeBlue: []float64{0, 1}, CubeSize: 8, CellSize: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantRows := []string{"sample 1", "sample 2", "RGB, B=0", "RGB, B=1"}
-	if strings.Join(grid.RowLabels, "|") != strings.Join(wantRows, "|") || len(grid.Cells) != 4 || len(grid.Cells[0]) != 6 {
-		t.Fatalf("rows %q, %d x %d cells", grid.RowLabels, len(grid.Cells), len(grid.Cells[0]))
+	var labels []string
+	for _, r := range grid.Rows {
+		labels = append(labels, r.Label)
+	}
+	if strings.Join(labels, "|") != strings.Join(wantRows, "|") || len(grid.Rows) != 4 || len(grid.Rows[0].Cells) != 6 {
+		t.Fatalf("rows %q, %d x %d cells", labels, len(grid.Rows), len(grid.Rows[0].Cells))
 	}
 	img, err := grid.Render()
 	if err != nil {
@@ -116,7 +122,7 @@ func TestColorSpaceGridNormalisesAcrossSamples(t *testing.T) {
 		}
 		return out, nil
 	}
-	samples := []CHW{uniform(1, 1, 0.2, 0, 0), uniform(1, 1, 0.4, 0, 0), uniform(1, 1, 0.8, 0, 0)}
+	samples := []chw.Image{uniform(1, 1, 0.2, 0, 0), uniform(1, 1, 0.4, 0, 0), uniform(1, 1, 0.8, 0, 0)}
 	grid, err := ColorSpaceGrid(g, samples, ColorSpaceOptions{CubeBlue: []float64{}})
 	if err != nil {
 		t.Fatal(err)
@@ -131,18 +137,18 @@ func TestColorSpaceGridNormalisesAcrossSamples(t *testing.T) {
 			t.Errorf("sample %d constant channel: %v, want mid grey", i+1, got)
 		}
 	}
-	if len(grid.Cells) != 3 {
-		t.Errorf("%d rows, want 3 (no cube slices)", len(grid.Cells))
+	if len(grid.Rows) != 3 {
+		t.Errorf("%d rows, want 3 (no cube slices)", len(grid.Rows))
 	}
 }
 
 func TestColorSpaceGridErrors(t *testing.T) {
 	boom := errors.New("boom")
-	ok := []CHW{uniform(2, 2, 0, 0, 0)}
+	ok := []chw.Image{uniform(2, 2, 0, 0, 0)}
 	tests := []struct {
 		name    string
 		g       Transform
-		samples []CHW
+		samples []chw.Image
 		opt     ColorSpaceOptions
 		wantErr string
 		wantIs  error
@@ -157,8 +163,8 @@ func TestColorSpaceGridErrors(t *testing.T) {
 			out[h*w+3] = float32(math.NaN())
 			return out, nil
 		}, samples: ok, wantErr: "transform of sample 0: channel 1 at pixel 3 is NaN"},
-		{name: "sample of the wrong size", g: identity, samples: []CHW{ok[0], {Pix: make([]float32, 5), H: 1, W: 2}},
-			wantErr: "sample 1: 5 values for 3x1x2"},
+		{name: "sample of the wrong size", g: identity, samples: []chw.Image{ok[0], {C: 3, Pix: make([]float32, 5), H: 1, W: 2}},
+			wantErr: "sample 1: image has shape 3×1×2 but 5 values"},
 		{name: "cube fails too", g: func(rgb []float32, h, w int) ([]float32, error) {
 			if h == 8 {
 				return nil, boom

@@ -3,14 +3,13 @@ package plots_test
 import (
 	"bytes"
 	"fmt"
-	"image"
-	"image/color"
-	"image/draw"
 	"image/png"
 	"log"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/learnviews/learnviews/chw"
 
 	"github.com/learnviews/learnviews/plots"
 )
@@ -109,7 +108,7 @@ func ExampleColorSpaceGrid() {
 		}
 		return out, nil
 	}
-	samples := []plots.CHW{plots.CubeSlice(16, 0.2)} // any RGB images in [0, 1]
+	samples := []chw.Image{plots.CubeSlice(16, 0.2)} // any RGB images in [0, 1]
 	grid, err := plots.ColorSpaceGrid(g, samples, plots.ColorSpaceOptions{Title: "learned colour space"})
 	if err != nil {
 		log.Fatal(err)
@@ -118,35 +117,16 @@ func ExampleColorSpaceGrid() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_ = img // plots.SavePNG("figures/colorspace.png", img)
-	fmt.Println(grid.RowLabels)
+	_ = img // chw.SavePNG("figures/colorspace.png", img)
+	var rows []string
+	for _, r := range grid.Rows {
+		rows = append(rows, r.Label)
+	}
+	fmt.Println(strings.Join(rows, "; "))
 	fmt.Println(grid.ColumnLabels)
 	// Output:
-	// [sample 1 RGB, B=0 RGB, B=0.5 RGB, B=1]
+	// sample 1; RGB, B=0; RGB, B=0.5; RGB, B=1
 	// [input g(X)_1 g(X)_2 g(X)_3 view 1 view 2]
-}
-
-func ExampleImageGrid() {
-	tile := func(c color.Color) image.Image {
-		img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-		draw.Draw(img, img.Bounds(), image.NewUniform(c), image.Point{}, draw.Src)
-		return img
-	}
-	grid := &plots.ImageGrid{
-		Title:        "views",
-		ColumnLabels: []string{"view 1", "view 2"},
-		RowLabels:    []string{"sample 1"},
-		Cells:        [][]image.Image{{tile(color.Gray{Y: 90}), tile(color.RGBA{200, 40, 40, 255})}},
-		CellSize:     64,
-	}
-	img, err := grid.Render()
-	if err != nil {
-		log.Fatal(err)
-	}
-	r := grid.CellRect(0, 1)
-	fmt.Println(r.Size(), img.At(r.Min.X+32, r.Min.Y+32))
-	// Output:
-	// (64,64) {200 40 40 255}
 }
 
 func ExampleReport_WriteHTML() {

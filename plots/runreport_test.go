@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/learnviews/learnviews/chw"
+
 	"github.com/learnviews/learnviews/rundir"
 )
 
@@ -31,11 +33,11 @@ func TestBuildRunReport(t *testing.T) {
 			out[p], out[hw+p], out[2*hw+p] = 0.299*r+0.587*g+0.114*b, b-g, r-g
 		}
 		return out, nil
-	}, []CHW{CubeSlice(24, 0.3), CubeSlice(24, 0.7)}, ColorSpaceOptions{Title: "learned colour space"})
+	}, []chw.Image{CubeSlice(24, 0.3), CubeSlice(24, 0.7)}, ColorSpaceOptions{Title: "learned colour space"})
 	mustf(t, err, "colour space")
 	img, err := grid.Render()
 	mustf(t, err, "render")
-	mustf(t, SavePNG(filepath.Join(dir, rundir.FiguresDir, "colorspace.png"), img), "save")
+	mustf(t, chw.SavePNG(filepath.Join(dir, rundir.FiguresDir, "colorspace.png"), img), "save")
 	mustf(t, os.WriteFile(filepath.Join(dir, rundir.FiguresDir, "colorspace.txt"), []byte("Learned colour space (Figure 7).\n"), 0o644), "caption")
 	mustf(t, os.WriteFile(filepath.Join(dir, rundir.FiguresDir, "notes.md"), []byte("# not a figure"), 0o644), "notes")
 	mustf(t, os.MkdirAll(filepath.Join(dir, rundir.FiguresDir, "sub.png"), 0o755), "dir")

@@ -1,12 +1,17 @@
 package sweep
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"text/template"
+
+	"github.com/learnviews/learnviews/rundir"
 )
 
 // ArraySpec writes task indices as a Slurm --array list of ranges, e.g.
@@ -200,4 +205,78 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// EmitOptions choose and shape the cluster job that Emit writes.
+type EmitOptions struct {
+	Kind string // "slurm" or "k8s"
+	// Slurm: the learnviews executable on the nodes and the resources of
+	// each run.
+	Bin                  string
+	CPUs                 int
+	Time, Mem, Partition string
+	MaxParallel          int // at most this many runs at once (0: no limit)
+	// Kubernetes: the container image and the volume claim (and path in
+	// it) that hold the sweep directory.
+	Image, Claim, SubPath string
+}
+
+// Job is a written cluster job.
+type Job struct {
+	Path string // the job file
+	Dir  string // the sweep directory, absolute
+	Runs int    // the unfinished runs it covers
+}
+
+// Emit writes the cluster job for the unfinished tasks of the sweep in
+// dir: DIR/slurm.sbatch (a job array) or DIR/job.yaml (a Kubernetes
+// Indexed Job).
+func Emit(dir string, plan *Plan, o EmitOptions) (Job, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Job{}, err
+	}
+	var todo []int
+	for _, t := range plan.Tasks {
+		r, err := ReadResult(filepath.Join(dir, t.Dir))
+		if err != nil {
+			return Job{}, err
+		}
+		if r == nil {
+			todo = append(todo, t.Index)
+		}
+	}
+	if len(todo) == 0 {
+		return Job{}, fmt.Errorf("every run of the sweep in %s has finished: gather them with learnviews sweep --collect %s", dir, dir)
+	}
+	if o.CPUs <= 0 {
+		return Job{}, fmt.Errorf("--cpus-per-task %d: want at least 1", o.CPUs)
+	}
+	var buf bytes.Buffer
+	job := Job{Dir: abs, Runs: len(todo)}
+	switch o.Kind {
+	case "slurm":
+		job.Path = filepath.Join(abs, "slurm.sbatch")
+		if err := os.MkdirAll(filepath.Join(abs, "logs"), 0o755); err != nil {
+			return Job{}, err
+		}
+		err = SlurmScript(&buf, job.Path, SlurmOptions{Dir: abs, Bin: o.Bin, Tasks: todo, JobName: "learnviews-" + plan.Profile,
+			CPUs: o.CPUs, Time: o.Time, Mem: o.Mem, Partition: o.Partition, MaxParallel: o.MaxParallel})
+	case "k8s", "kubernetes":
+		job.Path = filepath.Join(abs, "job.yaml")
+		err = KubernetesJob(&buf, KubernetesOptions{Name: "learnviews-" + plan.Profile + "-" + filepath.Base(abs),
+			Image: o.Image, Claim: o.Claim, SubPath: o.SubPath, Tasks: len(plan.Tasks), Parallelism: o.MaxParallel, CPUs: o.CPUs})
+	default:
+		return Job{}, fmt.Errorf("--emit %q: want slurm or k8s", o.Kind)
+	}
+	if err != nil {
+		return Job{}, err
+	}
+	if err := rundir.WriteBytesAtomic(job.Path, buf.Bytes()); err != nil {
+		return Job{}, err
+	}
+	if o.Kind == "slurm" {
+		os.Chmod(job.Path, 0o755)
+	}
+	return job, nil
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 // Aug is one augmentation of a view: its name, its strength knob, the
@@ -68,7 +70,7 @@ type augDef struct {
 // augOp applies one augmentation; oh×ow is the size of the view, which only
 // the crop uses. It owns img: it may overwrite it and return it, or return a
 // new image.
-type augOp func(img Image, rng *rand.Rand, oh, ow int) Image
+type augOp func(img chw.Image, rng *rand.Rand, oh, ow int) chw.Image
 
 var augDefs []augDef
 
@@ -236,7 +238,7 @@ func NewAugmenter(augs ...Aug) (*Augmenter, error) {
 		op := d.build(g)
 		if g.P < 1 {
 			inner, p := op, g.P
-			op = func(img Image, rng *rand.Rand, oh, ow int) Image {
+			op = func(img chw.Image, rng *rand.Rand, oh, ow int) chw.Image {
 				if rng.Float64() < p {
 					return inner(img, rng, oh, ow)
 				}
@@ -254,12 +256,12 @@ func (a *Augmenter) Augs() []Aug { return append([]Aug(nil), a.augs...) }
 // Apply augments one image, drawing from rng, and returns an h×w image
 // (img's size when h and w are 0). The crop resizes to h×w; without one the
 // result is resized at the end if its size differs. img is not modified.
-func (a *Augmenter) Apply(img Image, h, w int, rng *rand.Rand) (Image, error) {
+func (a *Augmenter) Apply(img chw.Image, h, w int, rng *rand.Rand) (chw.Image, error) {
 	if err := img.Check(); err != nil {
-		return Image{}, err
+		return chw.Image{}, err
 	}
 	if h < 0 || w < 0 {
-		return Image{}, fmt.Errorf("view size %d×%d: sides must not be negative", h, w)
+		return chw.Image{}, fmt.Errorf("view size %d×%d: sides must not be negative", h, w)
 	}
 	if h == 0 || w == 0 {
 		h, w = img.H, img.W
@@ -270,7 +272,7 @@ func (a *Augmenter) Apply(img Image, h, w int, rng *rand.Rand) (Image, error) {
 		out = op(out, rng, h, w)
 	}
 	if out.H != h || out.W != w {
-		out = resizeRegion(out, 0, 0, out.H, out.W, h, w)
+		out = chw.ResizeRegion(out, 0, 0, out.H, out.W, h, w)
 	}
 	return out, nil
 }
@@ -278,8 +280,8 @@ func (a *Augmenter) Apply(img Image, h, w int, rng *rand.Rand) (Image, error) {
 // ApplyBatch augments each image i, in parallel, with a random source derived
 // from (seed, i), and returns the h×w results in order: the same seed gives
 // the same images whatever Workers is.
-func (a *Augmenter) ApplyBatch(images []Image, h, w int, seed uint64) ([]Image, error) {
-	out := make([]Image, len(images))
+func (a *Augmenter) ApplyBatch(images []chw.Image, h, w int, seed uint64) ([]chw.Image, error) {
+	out := make([]chw.Image, len(images))
 	errs := make([]error, len(images))
 	parallelFor(len(images), a.Workers, func(i int) {
 		out[i], errs[i] = a.Apply(images[i], h, w, imageRand(seed, streamAugment, i))
@@ -323,13 +325,13 @@ func cropParams(h, w int, minScale float64, rng *rand.Rand) (y, x, ch, cw int) {
 
 func buildCrop(a Aug) augOp {
 	s := a.Strength
-	return func(img Image, rng *rand.Rand, oh, ow int) Image {
+	return func(img chw.Image, rng *rand.Rand, oh, ow int) chw.Image {
 		y, x, ch, cw := cropParams(img.H, img.W, s, rng)
-		return resizeRegion(img, y, x, ch, cw, oh, ow)
+		return chw.ResizeRegion(img, y, x, ch, cw, oh, ow)
 	}
 }
 
-func flipOp(img Image, _ *rand.Rand, _, _ int) Image {
+func flipOp(img chw.Image, _ *rand.Rand, _, _ int) chw.Image {
 	for r := 0; r < img.C*img.H; r++ {
 		slices.Reverse(img.Pix[r*img.W : (r+1)*img.W])
 	}
@@ -349,7 +351,7 @@ const (
 	lumaB = 0.114
 )
 
-func grayOp(img Image, _ *rand.Rand, _, _ int) Image {
+func grayOp(img chw.Image, _ *rand.Rand, _, _ int) chw.Image {
 	if img.C != 3 {
 		return img
 	}
@@ -363,7 +365,7 @@ func grayOp(img Image, _ *rand.Rand, _, _ int) Image {
 }
 
 // adjustBrightness multiplies every value by f, clipping to [0, 1].
-func adjustBrightness(img Image, f float32) Image {
+func adjustBrightness(img chw.Image, f float32) chw.Image {
 	for i, v := range img.Pix {
 		img.Pix[i] = clamp01(f * v)
 	}
@@ -371,7 +373,7 @@ func adjustBrightness(img Image, f float32) Image {
 }
 
 // adjustContrast blends img with the mean of its luma: f·v + (1-f)·mean.
-func adjustContrast(img Image, f float32) Image {
+func adjustContrast(img chw.Image, f float32) chw.Image {
 	n := img.H * img.W
 	r, g, b := img.Pix[:n], img.Pix[n:2*n], img.Pix[2*n:3*n]
 	var sum float64
@@ -386,7 +388,7 @@ func adjustContrast(img Image, f float32) Image {
 }
 
 // adjustSaturation blends each pixel with its luma: f·v + (1-f)·luma.
-func adjustSaturation(img Image, f float32) Image {
+func adjustSaturation(img chw.Image, f float32) chw.Image {
 	n := img.H * img.W
 	r, g, b := img.Pix[:n], img.Pix[n:2*n], img.Pix[2*n:3*n]
 	for i := range r {
@@ -402,7 +404,7 @@ func adjustSaturation(img Image, f float32) Image {
 // the HSV round trip of rgbToHSV and hsvToRGB, written out in float32 since
 // it is the costliest step of the jitter. With d = max - min, the HSV
 // intermediates reduce to p = min, q = max - f·d and t = min + f·d.
-func adjustHue(img Image, shift float64) Image {
+func adjustHue(img chw.Image, shift float64) chw.Image {
 	n := img.H * img.W
 	r, g, b := img.Pix[:n], img.Pix[n:2*n], img.Pix[2*n:3*n]
 	sh := float32(shift)
@@ -471,7 +473,7 @@ func drawJitter(s float64, rng *rand.Rand) jitterDraw {
 
 func buildJitter(a Aug) augOp {
 	s := a.Strength
-	return func(img Image, rng *rand.Rand, _, _ int) Image {
+	return func(img chw.Image, rng *rand.Rand, _, _ int) chw.Image {
 		if img.C != 3 {
 			return img
 		}
@@ -494,7 +496,7 @@ func buildJitter(a Aug) augOp {
 
 // dropOp keeps one random channel and replaces the others by its mean plus
 // Gaussian noise of a hundredth of its standard deviation.
-func dropOp(img Image, rng *rand.Rand, _, _ int) Image {
+func dropOp(img chw.Image, rng *rand.Rand, _, _ int) chw.Image {
 	keep := rng.IntN(img.C)
 	plane := img.Plane(keep)
 	var sum, sq float64
@@ -556,7 +558,7 @@ func mirrorIndex(i, n int) int {
 
 // gaussianBlur blurs every channel in place, separably, with mirrored
 // borders.
-func gaussianBlur(img Image, sigma float64) Image {
+func gaussianBlur(img chw.Image, sigma float64) chw.Image {
 	k := gaussianKernel(sigma)
 	r := len(k) / 2
 	padded := make([]float32, img.W+2*r)
@@ -598,7 +600,7 @@ func gaussianBlur(img Image, sigma float64) Image {
 
 func buildBlur(a Aug) augOp {
 	lo, hi := 0.1*a.Strength, 2.0*a.Strength
-	return func(img Image, rng *rand.Rand, _, _ int) Image {
+	return func(img chw.Image, rng *rand.Rand, _, _ int) chw.Image {
 		return gaussianBlur(img, lo+(hi-lo)*rng.Float64())
 	}
 }
@@ -611,11 +613,11 @@ const jigsawTiles = 3
 // jigsawOp moves tile perm[k] of the 3×3 grid to position k. Tiles are
 // ⌊H/3⌋×⌊W/3⌋; the rows and columns left over at the bottom and right stay
 // in place.
-func jigsawOp(img Image, rng *rand.Rand, _, _ int) Image {
+func jigsawOp(img chw.Image, rng *rand.Rand, _, _ int) chw.Image {
 	return jigsaw(img, rng.Perm(jigsawTiles*jigsawTiles))
 }
 
-func jigsaw(img Image, perm []int) Image {
+func jigsaw(img chw.Image, perm []int) chw.Image {
 	out := img.Clone()
 	th, tw := img.H/jigsawTiles, img.W/jigsawTiles
 	for k, src := range perm {
@@ -630,3 +632,6 @@ func jigsaw(img Image, perm []int) Image {
 	}
 	return out
 }
+
+// clamp01 clips v to [0, 1].
+func clamp01(v float32) float32 { return min(max(v, 0), 1) }

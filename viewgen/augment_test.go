@@ -7,9 +7,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
-func applyOne(t *testing.T, a Aug, img Image, seed uint64) Image {
+func applyOne(t *testing.T, a Aug, img chw.Image, seed uint64) chw.Image {
 	t.Helper()
 	aug, err := NewAugmenter(a)
 	if err != nil {
@@ -117,41 +119,13 @@ func TestCropResizesToViewSize(t *testing.T) {
 	}
 }
 
-func TestResize(t *testing.T) {
-	// Halving a checkerboard of 0 and 1 with the widened triangle filter
-	// (taps 1/8, 3/8, 3/8, 1/8) averages it to 0.5 away from the border.
-	img := NewImage(1, 8, 8)
-	for y := range 8 {
-		for x := range 8 {
-			img.Set(0, y, x, float32((x+y)%2))
-		}
-	}
-	out, err := Resize(img, 4, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inner := []float32{out.At(0, 1, 1), out.At(0, 1, 2), out.At(0, 2, 1), out.At(0, 2, 2)}
-	assertClose(t, "halved checkerboard", inner, []float32{0.5, 0.5, 0.5, 0.5}, 1e-6)
-	// Doubling a ramp interpolates between samples and keeps the ends.
-	ramp := NewImage(1, 1, 2)
-	ramp.Pix = []float32{0, 1}
-	up, err := Resize(ramp, 1, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	assertClose(t, "doubled ramp", up.Pix, []float32{0, 0.25, 0.75, 1}, 1e-6)
-	if _, err := Resize(img, 0, 3); err == nil {
-		t.Error("Resize to 0 rows succeeded")
-	}
-}
-
 func TestColourAdjustments(t *testing.T) {
 	red := constImage(3, 2, 2, 1, 0, 0)
-	mixed := NewImage(3, 1, 2)
+	mixed := chw.New(3, 1, 2)
 	copy(mixed.Pix, []float32{0.2, 0.8, 0.4, 0.6, 1, 0})
 	tests := []struct {
 		name string
-		got  Image
+		got  chw.Image
 		want []float32
 	}{
 		{"brightness 0.5", adjustBrightness(mixed.Clone(), 0.5), []float32{0.1, 0.4, 0.2, 0.3, 0.5, 0}},
@@ -267,7 +241,7 @@ func TestBlur(t *testing.T) {
 	flat := constImage(3, 9, 9, 0.3, 0.6, 0.9)
 	assertClose(t, "blurred constant", gaussianBlur(flat.Clone(), 1.5).Pix, flat.Pix, 1e-6)
 
-	impulse := NewImage(1, 21, 21)
+	impulse := chw.New(1, 21, 21)
 	impulse.Set(0, 10, 10, 1)
 	out := gaussianBlur(impulse, 1)
 	var sum float64
@@ -459,7 +433,7 @@ func TestAugmenterKeepsInputAndSize(t *testing.T) {
 }
 
 func TestApplyBatchDeterministic(t *testing.T) {
-	var images []Image
+	var images []chw.Image
 	for i := range 12 {
 		images = append(images, randomImage(uint64(i), 3, 12, 12))
 	}
@@ -467,7 +441,7 @@ func TestApplyBatchDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(seed uint64, workers int) []Image {
+	run := func(seed uint64, workers int) []chw.Image {
 		aug.Workers = workers
 		out, err := aug.ApplyBatch(images, 8, 8, seed)
 		if err != nil {

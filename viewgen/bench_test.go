@@ -3,6 +3,8 @@ package viewgen
 import (
 	"fmt"
 	"testing"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 // benchBatch is the number of images each benchmark iteration augments.
@@ -47,7 +49,7 @@ func BenchmarkAugment(b *testing.B) {
 		{"infomin", InfoMinAugment()},
 	}
 	for _, size := range []int{32, 64} {
-		images := make([]Image, benchBatch)
+		images := make([]chw.Image, benchBatch)
 		for i := range images {
 			images[i] = randomImage(uint64(i), 3, size, size)
 		}
@@ -71,7 +73,7 @@ func BenchmarkAugment(b *testing.B) {
 // conversion to YDbDr, normalisation and the 0|1,2 split.
 func BenchmarkViews(b *testing.B) {
 	for _, size := range []int{32, 64} {
-		images := make([]Image, benchBatch)
+		images := make([]chw.Image, benchBatch)
 		for i := range images {
 			images[i] = randomImage(uint64(i), 3, size, size)
 		}

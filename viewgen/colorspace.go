@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/learnviews/learnviews/chw"
+
 	"github.com/learnviews/learnviews/registry"
 )
 
@@ -206,21 +208,21 @@ func (cs ColorSpace) FromRGB(rgb [3]float64) [3]float64 { return spaces[cs].from
 func (cs ColorSpace) ToRGB(v [3]float64) [3]float64 { return spaces[cs].toRGB(v) }
 
 // Convert returns the RGB image img converted to the space.
-func (cs ColorSpace) Convert(img Image) (Image, error) {
+func (cs ColorSpace) Convert(img chw.Image) (chw.Image, error) {
 	return cs.mapImage(img, "convert")
 }
 
 // Invert returns the image img, given in the space, converted back to RGB.
-func (cs ColorSpace) Invert(img Image) (Image, error) {
+func (cs ColorSpace) Invert(img chw.Image) (chw.Image, error) {
 	return cs.mapImage(img, "invert")
 }
 
-func (cs ColorSpace) mapImage(img Image, verb string) (Image, error) {
+func (cs ColorSpace) mapImage(img chw.Image, verb string) (chw.Image, error) {
 	if !cs.valid() {
-		return Image{}, fmt.Errorf("invalid colour space %d", int(cs))
+		return chw.Image{}, fmt.Errorf("invalid colour space %d", int(cs))
 	}
-	if err := img.checkRGB(); err != nil {
-		return Image{}, fmt.Errorf("%s to %s: %w", verb, cs, err)
+	if err := img.CheckRGB(); err != nil {
+		return chw.Image{}, fmt.Errorf("%s to %s: %w", verb, cs, err)
 	}
 	out := img.Clone()
 	cs.convertInPlace(out, verb == "invert")
@@ -229,7 +231,7 @@ func (cs ColorSpace) mapImage(img Image, verb string) (Image, error) {
 
 // convertInPlace converts the 3-channel image img from RGB to the space, or
 // back when inverse is set, overwriting it.
-func (cs ColorSpace) convertInPlace(img Image, inverse bool) {
+func (cs ColorSpace) convertInPlace(img chw.Image, inverse bool) {
 	if cs == RGB {
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 var (
@@ -118,8 +120,8 @@ func TestHEDClippedMatchesSkimage(t *testing.T) {
 
 // rgbCube returns an image whose pixels are the n³ points of a regular grid
 // over the RGB cube.
-func rgbCube(n int) Image {
-	img := NewImage(3, n*n, n)
+func rgbCube(n int) chw.Image {
+	img := chw.New(3, n*n, n)
 	m := n * n * n
 	for i := range n {
 		for j := range n {
@@ -232,8 +234,8 @@ func TestChannelRanges(t *testing.T) {
 }
 
 func TestConvertRejectsBadImages(t *testing.T) {
-	bad := []Image{
-		NewImage(1, 4, 4),
+	bad := []chw.Image{
+		chw.New(1, 4, 4),
 		{C: 3, H: 2, W: 2, Pix: make([]float32, 11)},
 		{C: 3, H: 0, W: 2},
 	}

@@ -3,7 +3,7 @@
 // given offset, seeded augmentations, the compact view spec that profiles name,
 // and previews of all of them.
 //
-// Images are float32 CHW slices (see [Image]); an RGB image has three channels
+// Images are float32 CHW slices (see [chw.Image]); an RGB image has three channels
 // with values in [0, 1]. A [Pipeline] built from a [Spec] turns a batch of RGB
 // images into the two view batches v1 and v2. Every random choice draws from a
 // source derived from (seed, image index), so the same seed gives the same views

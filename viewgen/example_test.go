@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/learnviews/learnviews/chw"
+
 	"github.com/learnviews/learnviews/viewgen"
 )
 
 // gradient returns a small RGB test image.
-func gradient(h, w int) viewgen.Image {
-	img := viewgen.NewImage(3, h, w)
+func gradient(h, w int) chw.Image {
+	img := chw.New(3, h, w)
 	for y := range h {
 		for x := range w {
 			img.Set(0, y, x, float32(x)/float32(w-1))
@@ -60,7 +62,7 @@ func ExampleParseSpec() {
 }
 
 func ExamplePipeline_Views() {
-	images := []viewgen.Image{gradient(32, 32), gradient(32, 32)}
+	images := []chw.Image{gradient(32, 32), gradient(32, 32)}
 	stats, err := viewgen.ComputeStats(viewgen.Lab, images)
 	if err != nil {
 		panic(err)
@@ -88,12 +90,12 @@ func ExamplePipeline_Views() {
 }
 
 func ExampleComputeStats() {
-	black := viewgen.NewImage(3, 2, 2)
-	white := viewgen.NewImage(3, 2, 2)
+	black := chw.New(3, 2, 2)
+	white := chw.New(3, 2, 2)
 	for i := range white.Pix {
 		white.Pix[i] = 1
 	}
-	st, err := viewgen.ComputeStats(viewgen.YCbCr, []viewgen.Image{black, white})
+	st, err := viewgen.ComputeStats(viewgen.YCbCr, []chw.Image{black, white})
 	if err != nil {
 		panic(err)
 	}
@@ -132,7 +134,7 @@ func ExampleAugmenter_ApplyBatch() {
 	if err != nil {
 		panic(err)
 	}
-	out, err := aug.ApplyBatch([]viewgen.Image{gradient(40, 40), gradient(40, 40)}, 32, 32, 7)
+	out, err := aug.ApplyBatch([]chw.Image{gradient(40, 40), gradient(40, 40)}, 32, 32, 7)
 	if err != nil {
 		panic(err)
 	}

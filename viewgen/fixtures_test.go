@@ -4,13 +4,15 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 // randomImage returns a c×h×w image of uniform values in [0, 1) drawn from a
 // fixed seed.
-func randomImage(seed uint64, c, h, w int) Image {
+func randomImage(seed uint64, c, h, w int) chw.Image {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	img := NewImage(c, h, w)
+	img := chw.New(c, h, w)
 	for i := range img.Pix {
 		img.Pix[i] = rng.Float32()
 	}
@@ -19,8 +21,8 @@ func randomImage(seed uint64, c, h, w int) Image {
 
 // smoothImage returns an RGB image of gentle gradients, like a photo at low
 // resolution.
-func smoothImage(h, w int) Image {
-	img := NewImage(3, h, w)
+func smoothImage(h, w int) chw.Image {
+	img := chw.New(3, h, w)
 	for y := range h {
 		for x := range w {
 			fy, fx := float64(y)/float64(h), float64(x)/float64(w)
@@ -50,8 +52,8 @@ func assertClose(t *testing.T, what string, got, want []float32, tol float64) {
 	}
 }
 
-func constImage(c, h, w int, vals ...float32) Image {
-	img := NewImage(c, h, w)
+func constImage(c, h, w int, vals ...float32) chw.Image {
+	img := chw.New(c, h, w)
 	for k := range c {
 		p := img.Plane(k)
 		for i := range p {

@@ -2,6 +2,8 @@ package viewgen
 
 import (
 	"fmt"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 // Pipeline turns batches of RGB images into the two view batches of a Spec:
@@ -60,12 +62,12 @@ func (p *Pipeline) viewSize(h, w int) (int, int) {
 	return h, w
 }
 
-func (p *Pipeline) checkBatch(images []Image) (oh, ow int, err error) {
+func (p *Pipeline) checkBatch(images []chw.Image) (oh, ow int, err error) {
 	if len(images) == 0 {
 		return 0, 0, fmt.Errorf("no images")
 	}
 	for i, img := range images {
-		if err := img.checkRGB(); err != nil {
+		if err := img.CheckRGB(); err != nil {
 			return 0, 0, fmt.Errorf("image %d: %w", i, err)
 		}
 		h, w := p.viewSize(img.H, img.W)
@@ -80,23 +82,23 @@ func (p *Pipeline) checkBatch(images []Image) (oh, ow int, err error) {
 }
 
 // augmentOne returns the two augmented RGB images of image i.
-func (p *Pipeline) augmentOne(img Image, i, oh, ow int, seed uint64) (a1, a2 Image, err error) {
+func (p *Pipeline) augmentOne(img chw.Image, i, oh, ow int, seed uint64) (a1, a2 chw.Image, err error) {
 	src1, src2 := img, img
 	if p.spec.Patch > 0 {
 		src1, src2, err = PatchPair(img, p.spec.Patch, p.spec.Offset, imageRand(seed, streamPatch, i))
 		if err != nil {
-			return Image{}, Image{}, err
+			return chw.Image{}, chw.Image{}, err
 		}
 	}
 	if a1, err = p.aug.Apply(src1, oh, ow, imageRand(seed, streamView1, i)); err != nil {
-		return Image{}, Image{}, err
+		return chw.Image{}, chw.Image{}, err
 	}
 	stream2 := streamView2
 	if p.spec.Shared {
 		stream2 = streamView1 // the same draws as v1
 	}
 	if a2, err = p.aug.Apply(src2, oh, ow, imageRand(seed, stream2, i)); err != nil {
-		return Image{}, Image{}, err
+		return chw.Image{}, chw.Image{}, err
 	}
 	return a1, a2, nil
 }
@@ -104,12 +106,12 @@ func (p *Pipeline) augmentOne(img Image, i, oh, ow int, seed uint64) (a1, a2 Ima
 // Augmented returns, for each RGB image, the two augmented RGB images that
 // the views are made from, before the colour conversion: the same draws as
 // Views with the same seed.
-func (p *Pipeline) Augmented(images []Image, seed uint64) (a1, a2 []Image, err error) {
+func (p *Pipeline) Augmented(images []chw.Image, seed uint64) (a1, a2 []chw.Image, err error) {
 	oh, ow, err := p.checkBatch(images)
 	if err != nil {
 		return nil, nil, err
 	}
-	a1, a2 = make([]Image, len(images)), make([]Image, len(images))
+	a1, a2 = make([]chw.Image, len(images)), make([]chw.Image, len(images))
 	errs := make([]error, len(images))
 	parallelFor(len(images), p.Workers, func(i int) {
 		a1[i], a2[i], errs[i] = p.augmentOne(images[i], i, oh, ow, seed)
@@ -125,14 +127,14 @@ func (p *Pipeline) Augmented(images []Image, seed uint64) (a1, a2 []Image, err e
 // Views turns a batch of RGB images into the two view batches: v1 is
 // N×len(V1)×H×W and v2 N×len(V2)×H×W. Image i draws from sources derived from
 // (seed, i), so the same seed gives the same views.
-func (p *Pipeline) Views(images []Image, seed uint64) (v1, v2 Batch, err error) {
+func (p *Pipeline) Views(images []chw.Image, seed uint64) (v1, v2 chw.Batch, err error) {
 	oh, ow, err := p.checkBatch(images)
 	if err != nil {
-		return Batch{}, Batch{}, err
+		return chw.Batch{}, chw.Batch{}, err
 	}
 	n := len(images)
-	v1 = NewBatch(n, len(p.spec.Split.V1), oh, ow)
-	v2 = NewBatch(n, len(p.spec.Split.V2), oh, ow)
+	v1 = chw.NewBatch(n, len(p.spec.Split.V1), oh, ow)
+	v2 = chw.NewBatch(n, len(p.spec.Split.V2), oh, ow)
 	errs := make([]error, n)
 	parallelFor(n, p.Workers, func(i int) {
 		a1, a2, err := p.augmentOne(images[i], i, oh, ow, seed)
@@ -146,7 +148,7 @@ func (p *Pipeline) Views(images []Image, seed uint64) (v1, v2 Batch, err error) 
 	})
 	for i, err := range errs {
 		if err != nil {
-			return Batch{}, Batch{}, fmt.Errorf("image %d: %w", i, err)
+			return chw.Batch{}, chw.Batch{}, fmt.Errorf("image %d: %w", i, err)
 		}
 	}
 	return v1, v2, nil
@@ -154,7 +156,7 @@ func (p *Pipeline) Views(images []Image, seed uint64) (v1, v2 Batch, err error) 
 
 // finish converts the augmented RGB image a to the colour space in place,
 // normalises it and copies the channels chans into dst.
-func (p *Pipeline) finish(a Image, chans []int, dst Image) error {
+func (p *Pipeline) finish(a chw.Image, chans []int, dst chw.Image) error {
 	p.spec.Space.convertInPlace(a, false)
 	if p.stats != nil {
 		if err := p.stats.Normalize(a); err != nil {

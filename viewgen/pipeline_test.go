@@ -3,6 +3,8 @@ package viewgen
 import (
 	"strings"
 	"testing"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 func mustPipeline(t *testing.T, spec string, stats *Stats) *Pipeline {
@@ -18,8 +20,8 @@ func mustPipeline(t *testing.T, spec string, stats *Stats) *Pipeline {
 	return p
 }
 
-func testBatch(n, h, w int) []Image {
-	images := make([]Image, n)
+func testBatch(n, h, w int) []chw.Image {
+	images := make([]chw.Image, n)
 	for i := range images {
 		images[i] = randomImage(uint64(100+i), 3, h, w)
 	}
@@ -102,7 +104,7 @@ func TestViewsNormalize(t *testing.T) {
 func TestViewsDeterministic(t *testing.T) {
 	images := testBatch(10, 16, 16)
 	p := mustPipeline(t, "lab:0|1,2+crop=0.2+flip+jitter+blur+randaug+gray+jigsaw", nil)
-	run := func(seed uint64, workers int) (Batch, Batch) {
+	run := func(seed uint64, workers int) (chw.Batch, chw.Batch) {
 		p.Workers = workers
 		v1, v2, err := p.Views(images, seed)
 		if err != nil {
@@ -126,7 +128,7 @@ func TestViewsDeterministic(t *testing.T) {
 // together.
 func TestViewsIndependentDraws(t *testing.T) {
 	img := coordImage(4, 6)
-	images := make([]Image, 200)
+	images := make([]chw.Image, 200)
 	for i := range images {
 		images[i] = img
 	}
@@ -148,7 +150,7 @@ func TestViewsIndependentDraws(t *testing.T) {
 }
 
 func TestViewsPatchPairs(t *testing.T) {
-	images := []Image{coordImage(40, 40), coordImage(40, 40)}
+	images := []chw.Image{coordImage(40, 40), coordImage(40, 40)}
 	p := mustPipeline(t, "rgb:0,1,2|0,1,2+patch=16,offset=12", nil)
 	v1, v2, err := p.Views(images, 2)
 	if err != nil {
@@ -176,7 +178,7 @@ func TestViewsPatchPairs(t *testing.T) {
 }
 
 func TestViewsSizes(t *testing.T) {
-	mixed := []Image{smoothImage(20, 30), smoothImage(24, 24)}
+	mixed := []chw.Image{smoothImage(20, 30), smoothImage(24, 24)}
 	_, _, err := mustPipeline(t, "lab:0|1,2+flip", nil).Views(mixed, 1)
 	if err == nil || !strings.Contains(err.Error(), "image 1 is 24×24 but image 0 is 20×30") {
 		t.Errorf("mixed sizes without a view size: error = %v", err)
@@ -191,7 +193,7 @@ func TestViewsSizes(t *testing.T) {
 	if _, _, err := mustPipeline(t, "lab", nil).Views(nil, 1); err == nil {
 		t.Error("Views of no images succeeded")
 	}
-	if _, _, err := mustPipeline(t, "lab", nil).Views([]Image{NewImage(1, 4, 4)}, 1); err == nil || !strings.Contains(err.Error(), "image 0") {
+	if _, _, err := mustPipeline(t, "lab", nil).Views([]chw.Image{chw.New(1, 4, 4)}, 1); err == nil || !strings.Contains(err.Error(), "image 0") {
 		t.Errorf("Views of a grey image: error = %v", err)
 	}
 }

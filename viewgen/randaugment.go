@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 // randAugmentFill is the colour that geometric operations move into view:
@@ -15,7 +17,7 @@ var randAugmentFill = []float32{0.485, 0.456, 0.406}
 // may overwrite the image it is given.
 type randAugmentOp struct {
 	name  string
-	apply func(img Image, rng *rand.Rand, frac float64) Image
+	apply func(img chw.Image, rng *rand.Rand, frac float64) chw.Image
 }
 
 // The operations of RandAugment (Cubuk et al., 2020) as torchvision lists
@@ -26,30 +28,30 @@ type randAugmentOp struct {
 // sample nearest neighbours about the image centre and fill with the ImageNet
 // mean.
 var randAugmentOps = []randAugmentOp{
-	{"identity", func(img Image, _ *rand.Rand, _ float64) Image { return img }},
-	{"autocontrast", func(img Image, _ *rand.Rand, _ float64) Image { return autocontrast(img) }},
-	{"equalize", func(img Image, _ *rand.Rand, _ float64) Image { return equalize(img) }},
-	{"rotate", func(img Image, rng *rand.Rand, f float64) Image { return rotate(img, signed(rng, 30*f)) }},
-	{"solarize", func(img Image, _ *rand.Rand, f float64) Image { return solarize(img, float32(1-f)) }},
-	{"color", func(img Image, rng *rand.Rand, f float64) Image {
+	{"identity", func(img chw.Image, _ *rand.Rand, _ float64) chw.Image { return img }},
+	{"autocontrast", func(img chw.Image, _ *rand.Rand, _ float64) chw.Image { return autocontrast(img) }},
+	{"equalize", func(img chw.Image, _ *rand.Rand, _ float64) chw.Image { return equalize(img) }},
+	{"rotate", func(img chw.Image, rng *rand.Rand, f float64) chw.Image { return rotate(img, signed(rng, 30*f)) }},
+	{"solarize", func(img chw.Image, _ *rand.Rand, f float64) chw.Image { return solarize(img, float32(1-f)) }},
+	{"color", func(img chw.Image, rng *rand.Rand, f float64) chw.Image {
 		return adjustSaturation(img, float32(1+signed(rng, 0.9*f)))
 	}},
-	{"posterize", func(img Image, _ *rand.Rand, f float64) Image { return posterize(img, 8-int(math.Round(4*f))) }},
-	{"contrast", func(img Image, rng *rand.Rand, f float64) Image {
+	{"posterize", func(img chw.Image, _ *rand.Rand, f float64) chw.Image { return posterize(img, 8-int(math.Round(4*f))) }},
+	{"contrast", func(img chw.Image, rng *rand.Rand, f float64) chw.Image {
 		return adjustContrast(img, float32(1+signed(rng, 0.9*f)))
 	}},
-	{"brightness", func(img Image, rng *rand.Rand, f float64) Image {
+	{"brightness", func(img chw.Image, rng *rand.Rand, f float64) chw.Image {
 		return adjustBrightness(img, float32(1+signed(rng, 0.9*f)))
 	}},
-	{"sharpness", func(img Image, rng *rand.Rand, f float64) Image {
+	{"sharpness", func(img chw.Image, rng *rand.Rand, f float64) chw.Image {
 		return sharpness(img, float32(1+signed(rng, 0.9*f)))
 	}},
-	{"shearx", func(img Image, rng *rand.Rand, f float64) Image { return shear(img, signed(rng, 0.3*f), 0) }},
-	{"sheary", func(img Image, rng *rand.Rand, f float64) Image { return shear(img, 0, signed(rng, 0.3*f)) }},
-	{"translatex", func(img Image, rng *rand.Rand, f float64) Image {
+	{"shearx", func(img chw.Image, rng *rand.Rand, f float64) chw.Image { return shear(img, signed(rng, 0.3*f), 0) }},
+	{"sheary", func(img chw.Image, rng *rand.Rand, f float64) chw.Image { return shear(img, 0, signed(rng, 0.3*f)) }},
+	{"translatex", func(img chw.Image, rng *rand.Rand, f float64) chw.Image {
 		return translate(img, 0, signed(rng, 0.45*f*float64(img.W)))
 	}},
-	{"translatey", func(img Image, rng *rand.Rand, f float64) Image {
+	{"translatey", func(img chw.Image, rng *rand.Rand, f float64) chw.Image {
 		return translate(img, signed(rng, 0.45*f*float64(img.H)), 0)
 	}},
 }
@@ -73,7 +75,7 @@ func signed(rng *rand.Rand, v float64) float64 {
 
 func buildRandAugment(a Aug) augOp {
 	n, frac := a.N, a.Strength/10
-	return func(img Image, rng *rand.Rand, _, _ int) Image {
+	return func(img chw.Image, rng *rand.Rand, _, _ int) chw.Image {
 		for range n {
 			op := randAugmentOps[rng.IntN(len(randAugmentOps))]
 			img = op.apply(img, rng, frac)
@@ -84,7 +86,7 @@ func buildRandAugment(a Aug) augOp {
 
 // autocontrast stretches each channel linearly so that its least value
 // becomes 0 and its greatest 1; a constant channel is left alone.
-func autocontrast(img Image) Image {
+func autocontrast(img chw.Image) chw.Image {
 	for c := 0; c < img.C; c++ {
 		p := img.Plane(c)
 		lo, hi := slices.Min(p), slices.Max(p)
@@ -103,7 +105,7 @@ func quantize8(v float32) int { return int(math.Round(float64(clamp01(v)) * 255)
 
 // equalize equalises the histogram of each channel over 256 levels, with the
 // lookup table of PIL's ImageOps.equalize.
-func equalize(img Image) Image {
+func equalize(img chw.Image) chw.Image {
 	for c := 0; c < img.C; c++ {
 		p := img.Plane(c)
 		var hist [256]int
@@ -132,7 +134,7 @@ func equalize(img Image) Image {
 }
 
 // solarize inverts (v -> 1-v) every value above threshold.
-func solarize(img Image, threshold float32) Image {
+func solarize(img chw.Image, threshold float32) chw.Image {
 	for i, v := range img.Pix {
 		if v > threshold {
 			img.Pix[i] = 1 - v
@@ -142,7 +144,7 @@ func solarize(img Image, threshold float32) Image {
 }
 
 // posterize keeps the top bits of each value quantised to 8 bits.
-func posterize(img Image, bits int) Image {
+func posterize(img chw.Image, bits int) chw.Image {
 	mask := ^(1<<(8-bits) - 1) & 0xff
 	for i, v := range img.Pix {
 		img.Pix[i] = float32(quantize8(v)&mask) / 255
@@ -153,7 +155,7 @@ func posterize(img Image, bits int) Image {
 // sharpness returns img blended with PIL's smoothed copy of it (kernel 1 1 1 / 1 5 1 /
 // 1 1 1 over 13, border pixels unchanged): factor 0 is the smoothed image, 1
 // the original, above 1 sharper.
-func sharpness(img Image, factor float32) Image {
+func sharpness(img chw.Image, factor float32) chw.Image {
 	smooth := img.Clone()
 	for c := 0; c < img.C; c++ {
 		s, d := img.Plane(c), smooth.Plane(c)
@@ -170,7 +172,7 @@ func sharpness(img Image, factor float32) Image {
 			}
 		}
 	}
-	out := NewImage(img.C, img.H, img.W)
+	out := chw.New(img.C, img.H, img.W)
 	for i, v := range img.Pix {
 		out.Pix[i] = clamp01(factor*v + (1-factor)*smooth.Pix[i])
 	}
@@ -178,7 +180,7 @@ func sharpness(img Image, factor float32) Image {
 }
 
 // rotate turns img by deg degrees anticlockwise about its centre.
-func rotate(img Image, deg float64) Image {
+func rotate(img chw.Image, deg float64) chw.Image {
 	s, c := math.Sincos(deg * math.Pi / 180)
 	cx, cy := float64(img.W)/2, float64(img.H)/2
 	// Output point q maps to input p = c + R(-θ)·(q - c) in y-down
@@ -191,7 +193,7 @@ func rotate(img Image, deg float64) Image {
 
 // shear shears img about its centre: the point (x, y) moves to
 // (x + sx·(y-cy), y) or, for sy, to (x, y + sy·(x-cx)); one of sx, sy is 0.
-func shear(img Image, sx, sy float64) Image {
+func shear(img chw.Image, sx, sy float64) chw.Image {
 	cx, cy := float64(img.W)/2, float64(img.H)/2
 	if sy == 0 {
 		return affineNearest(img, [6]float64{1, -sx, sx * cy, 0, 1, 0}, randAugmentFill)
@@ -200,6 +202,6 @@ func shear(img Image, sx, sy float64) Image {
 }
 
 // translate moves img's content down by dy and right by dx pixels (rounded).
-func translate(img Image, dy, dx float64) Image {
+func translate(img chw.Image, dy, dx float64) chw.Image {
 	return affineNearest(img, [6]float64{1, 0, -math.Round(dx), 0, 1, -math.Round(dy)}, randAugmentFill)
 }

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 func TestRandAugmentOps(t *testing.T) {
@@ -15,7 +17,7 @@ func TestRandAugmentOps(t *testing.T) {
 }
 
 func TestAutocontrast(t *testing.T) {
-	img := NewImage(2, 1, 3)
+	img := chw.New(2, 1, 3)
 	copy(img.Pix, []float32{0.2, 0.4, 0.6, 0.5, 0.5, 0.5})
 	// The first channel stretches to [0, 1]; the constant one stays.
 	assertClose(t, "autocontrast", autocontrast(img).Pix, []float32{0, 0.5, 1, 0.5, 0.5, 0.5}, 1e-6)
@@ -23,14 +25,14 @@ func TestAutocontrast(t *testing.T) {
 
 func TestEqualize(t *testing.T) {
 	// A ramp through all 256 levels already has a flat histogram.
-	ramp := NewImage(1, 16, 16)
+	ramp := chw.New(1, 16, 16)
 	for i := range ramp.Pix {
 		ramp.Pix[i] = float32(i) / 255
 	}
 	assertClose(t, "equalized ramp", equalize(ramp.Clone()).Pix, ramp.Pix, 1e-6)
 	// Two levels, half the pixels each: PIL's table sends the lower to 0 and
 	// the upper to 255.
-	two := NewImage(1, 32, 32)
+	two := chw.New(1, 32, 32)
 	for i := range two.Pix {
 		two.Pix[i] = 51.0 / 255
 		if i%2 == 1 {
@@ -44,7 +46,7 @@ func TestEqualize(t *testing.T) {
 }
 
 func TestSolarizePosterize(t *testing.T) {
-	img := NewImage(1, 1, 4)
+	img := chw.New(1, 1, 4)
 	copy(img.Pix, []float32{0, 0.3, 0.7, 1})
 	assertClose(t, "solarize 0.5", solarize(img.Clone(), 0.5).Pix, []float32{0, 0.3, 0.3, 0}, 1e-6)
 	assertClose(t, "solarize 1", solarize(img.Clone(), 1).Pix, img.Pix, 0)
@@ -55,7 +57,7 @@ func TestSolarizePosterize(t *testing.T) {
 }
 
 func TestSharpness(t *testing.T) {
-	img := NewImage(1, 5, 5)
+	img := chw.New(1, 5, 5)
 	img.Set(0, 2, 2, 1)
 	assertClose(t, "sharpness 1", sharpness(img, 1).Pix, img.Pix, 1e-7)
 	smooth := sharpness(img, 0)
@@ -158,7 +160,7 @@ func TestRandAugmentMagnitudes(t *testing.T) {
 			t.Fatalf("brightness at m=10 turned 0.5 into %v, want 0.05 or 0.95", v)
 		}
 	}
-	img := NewImage(1, 1, 3)
+	img := chw.New(1, 1, 3)
 	copy(img.Pix, []float32{0.3, 0.51, 0.9})
 	post := findRandAugmentOp(t, "posterize").apply(img.Clone(), rng, 1)
 	for _, v := range post.Pix {

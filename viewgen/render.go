@@ -3,11 +3,11 @@ package viewgen
 import (
 	"fmt"
 	"image"
-	"image/color"
-	"image/draw"
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 // RenderView returns a 3-channel RGB image in [0, 1] that shows the view v,
@@ -20,31 +20,31 @@ import (
 //     to RGB, so that for a luma/chroma split the chroma view appears as its
 //     hues at one brightness;
 //   - three channels are converted back to RGB.
-func RenderView(v Image, cs ColorSpace, chans []int) (Image, error) {
+func RenderView(v chw.Image, cs ColorSpace, chans []int) (chw.Image, error) {
 	if err := v.Check(); err != nil {
-		return Image{}, err
+		return chw.Image{}, err
 	}
 	if !cs.valid() {
-		return Image{}, fmt.Errorf("invalid colour space %d", int(cs))
+		return chw.Image{}, fmt.Errorf("invalid colour space %d", int(cs))
 	}
 	if len(chans) != v.C {
-		return Image{}, fmt.Errorf("view has %d channels but %d channel indices %v", v.C, len(chans), chans)
+		return chw.Image{}, fmt.Errorf("view has %d channels but %d channel indices %v", v.C, len(chans), chans)
 	}
 	if err := (Split{V1: chans, V2: chans}).Validate(); err != nil {
-		return Image{}, err
+		return chw.Image{}, err
 	}
 	n := v.H * v.W
 	ranges := cs.ChannelRanges()
 	if v.C == 1 {
 		lo, hi := ranges[chans[0]][0], ranges[chans[0]][1]
-		out := NewImage(3, v.H, v.W)
+		out := chw.New(3, v.H, v.W)
 		for i, x := range v.Pix {
 			g := float32((float64(x) - lo) / (hi - lo))
 			out.Pix[i], out.Pix[n+i], out.Pix[2*n+i] = g, g, g
 		}
 		return clipImage(out), nil
 	}
-	full := NewImage(3, v.H, v.W)
+	full := chw.New(3, v.H, v.W)
 	for c := range 3 {
 		k := slices.Index(chans, c)
 		dst := full.Plane(c)
@@ -59,7 +59,7 @@ func RenderView(v Image, cs ColorSpace, chans []int) (Image, error) {
 	}
 	out, err := cs.Invert(full)
 	if err != nil {
-		return Image{}, err
+		return chw.Image{}, err
 	}
 	return clipImage(out), nil
 }
@@ -68,14 +68,14 @@ func RenderView(v Image, cs ColorSpace, chans []int) (Image, error) {
 // 3 channels of unknown range: each channel is stretched from its least to
 // its greatest value; one channel is drawn as grey, two channels drive red
 // and green (blue held at one half), three channels are drawn as RGB.
-func RenderScaled(v Image) (Image, error) {
+func RenderScaled(v chw.Image) (chw.Image, error) {
 	if err := v.Check(); err != nil {
-		return Image{}, err
+		return chw.Image{}, err
 	}
 	if v.C > 3 {
-		return Image{}, fmt.Errorf("image has %d channels: at most 3 can be drawn", v.C)
+		return chw.Image{}, fmt.Errorf("image has %d channels: at most 3 can be drawn", v.C)
 	}
-	out := NewImage(3, v.H, v.W)
+	out := chw.New(3, v.H, v.W)
 	for c := 0; c < v.C; c++ {
 		src := v.Plane(c)
 		lo, hi := slices.Min(src), slices.Max(src)
@@ -100,7 +100,7 @@ func RenderScaled(v Image) (Image, error) {
 	return out, nil
 }
 
-func clipImage(img Image) Image {
+func clipImage(img chw.Image) chw.Image {
 	for i, v := range img.Pix {
 		if math.IsNaN(float64(v)) {
 			v = 0
@@ -110,76 +110,29 @@ func clipImage(img Image) Image {
 	return img
 }
 
-// A tile is one labelled cell of a preview grid; an empty image leaves the
-// cell blank.
-type tile struct {
-	img   Image
-	label string
+// tile is one captioned cell of a preview; an empty image leaves it blank.
+func tile(img chw.Image, caption string) (chw.Cell, error) {
+	if img.C == 0 {
+		return chw.Cell{}, nil
+	}
+	pic, err := img.RGBA()
+	if err != nil {
+		return chw.Cell{}, fmt.Errorf("tile %q: %w", caption, err)
+	}
+	return chw.Cell{Image: pic, Caption: caption}, nil
 }
 
-var (
-	gridBackground = color.RGBA{0x20, 0x20, 0x20, 0xff}
-	gridInk        = color.RGBA{0xf0, 0xf0, 0xf0, 0xff}
-)
-
-const gridGap = 6
-
-// fitText shortens s with a trailing "..." until it fits width pixels.
-func fitText(s string, width int) string {
-	if textWidth(s) <= width {
-		return s
-	}
-	r := []rune(s)
-	for len(r) > 0 && textWidth(string(r)+"...") > width {
-		r = r[:len(r)-1]
-	}
-	return string(r) + "..."
-}
-
-// drawGrid lays out the rows of tiles under a title, each tile under its
-// label; columns are as wide as their widest tile.
-func drawGrid(title string, rows [][]tile) (*image.RGBA, error) {
-	var colW []int
-	rowH := make([]int, len(rows))
-	for r, row := range rows {
-		for c, t := range row {
-			if c >= len(colW) {
-				colW = append(colW, 0)
-			}
-			colW[c] = max(colW[c], t.img.W)
-			rowH[r] = max(rowH[r], t.img.H)
+// row makes a grid row of tiles from images and their captions, in pairs.
+func row(imgs []chw.Image, captions []string) (chw.Row, error) {
+	var r chw.Row
+	for i, img := range imgs {
+		c, err := tile(img, captions[i])
+		if err != nil {
+			return r, err
 		}
+		r.Cells = append(r.Cells, c)
 	}
-	labelH := labelHeight + 2
-	width := gridGap
-	for _, w := range colW {
-		width += w + gridGap
-	}
-	titleH := labelHeight + 2*gridGap
-	height := titleH
-	for _, h := range rowH {
-		height += labelH + h + gridGap
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, width, height))
-	draw.Draw(dst, dst.Bounds(), image.NewUniform(gridBackground), image.Point{}, draw.Src)
-	drawText(dst, gridGap, gridGap, fitText(title, width-2*gridGap), gridInk)
-	y := titleH
-	for r, row := range rows {
-		x := gridGap
-		for c, t := range row {
-			if t.img.C > 0 {
-				drawText(dst, x, y, fitText(t.label, colW[c]), gridInk)
-				pic, err := t.img.RGBA()
-				if err != nil {
-					return nil, fmt.Errorf("tile %q: %w", t.label, err)
-				}
-				draw.Draw(dst, pic.Bounds().Add(image.Pt(x, y+labelH)), pic, image.Point{}, draw.Src)
-			}
-			x += colW[c] + gridGap
-		}
-		y += labelH + rowH[r] + gridGap
-	}
-	return dst, nil
+	return r, nil
 }
 
 func channelLabel(cs ColorSpace, chans []int) string {
@@ -195,7 +148,15 @@ func channelLabel(cs ColorSpace, chans []int) string {
 // one pair per row: the augmented RGB image and the view (drawn by
 // RenderView) of v1, then of v2. Row d shows image d of a batch of draws
 // copies of src, so the rows are the draws Pipeline.Views makes with seed.
-func PreviewSpec(src Image, spec Spec, draws int, seed uint64) (*image.RGBA, error) {
+func PreviewSpec(src chw.Image, spec Spec, draws int, seed uint64) (*image.RGBA, error) {
+	g, err := previewSpecGrid(src, spec, draws, seed)
+	if err != nil {
+		return nil, err
+	}
+	return g.Render()
+}
+
+func previewSpecGrid(src chw.Image, spec Spec, draws int, seed uint64) (*chw.Grid, error) {
 	if draws < 1 {
 		return nil, fmt.Errorf("draws %d: want at least 1", draws)
 	}
@@ -203,7 +164,7 @@ func PreviewSpec(src Image, spec Spec, draws int, seed uint64) (*image.RGBA, err
 	if err != nil {
 		return nil, err
 	}
-	batch := make([]Image, draws)
+	batch := make([]chw.Image, draws)
 	for i := range batch {
 		batch[i] = src
 	}
@@ -212,13 +173,13 @@ func PreviewSpec(src Image, spec Spec, draws int, seed uint64) (*image.RGBA, err
 		return nil, err
 	}
 	cs := spec.Space
-	rows := make([][]tile, draws)
+	g := &chw.Grid{Title: spec.String()}
 	for d := range draws {
-		row := []tile{{}}
+		imgs, captions := []chw.Image{{}}, []string{""}
 		if d == 0 {
-			row[0] = tile{img: src, label: "input"}
+			imgs[0], captions[0] = src, "input"
 		}
-		for k, a := range []Image{a1[d], a2[d]} {
+		for k, a := range []chw.Image{a1[d], a2[d]} {
 			chans := spec.Split.V1
 			if k == 1 {
 				chans = spec.Split.V2
@@ -232,30 +193,38 @@ func PreviewSpec(src Image, spec Spec, draws int, seed uint64) (*image.RGBA, err
 			if err != nil {
 				return nil, err
 			}
-			row = append(row,
-				tile{img: a, label: fmt.Sprintf("aug %d", k+1)},
-				tile{img: shown, label: fmt.Sprintf("v%d %s", k+1, channelLabel(cs, chans))})
+			imgs = append(imgs, a, shown)
+			captions = append(captions, fmt.Sprintf("aug %d", k+1), fmt.Sprintf("v%d %s", k+1, channelLabel(cs, chans)))
 		}
-		rows[d] = row
+		r, err := row(imgs, captions)
+		if err != nil {
+			return nil, err
+		}
+		g.Rows = append(g.Rows, r)
 	}
-	return drawGrid(spec.String(), rows)
+	return g, nil
 }
 
 // PreviewSpaces renders the RGB image src in every colour space, one space
 // per row: each channel as grey, channels 1 and 2 together in colour (the v2
 // of the default split), and the image converted back to RGB.
-func PreviewSpaces(src Image) (*image.RGBA, error) {
-	if err := src.checkRGB(); err != nil {
+func PreviewSpaces(src chw.Image) (*image.RGBA, error) {
+	if err := src.CheckRGB(); err != nil {
 		return nil, err
 	}
-	rows := [][]tile{{{img: src, label: "input"}}}
+	first, err := row([]chw.Image{src}, []string{"input"})
+	if err != nil {
+		return nil, err
+	}
+	g := &chw.Grid{Title: "every colour space", Rows: []chw.Row{first}}
 	for _, cs := range Spaces() {
 		conv, err := cs.Convert(src)
 		if err != nil {
 			return nil, err
 		}
 		names := cs.Channels()
-		row := make([]tile, 0, 5)
+		var imgs []chw.Image
+		var captions []string
 		for c := range 3 {
 			shown, err := RenderView(pickChannels(conv, []int{c}), cs, []int{c})
 			if err != nil {
@@ -265,7 +234,7 @@ func PreviewSpaces(src Image) (*image.RGBA, error) {
 			if c == 0 {
 				label = cs.String() + " " + label
 			}
-			row = append(row, tile{img: shown, label: label})
+			imgs, captions = append(imgs, shown), append(captions, label)
 		}
 		chroma, err := RenderView(pickChannels(conv, []int{1, 2}), cs, []int{1, 2})
 		if err != nil {
@@ -275,10 +244,13 @@ func PreviewSpaces(src Image) (*image.RGBA, error) {
 		if err != nil {
 			return nil, err
 		}
-		row = append(row, tile{img: chroma, label: names[1] + "," + names[2]}, tile{img: clipImage(back), label: "back"})
-		rows = append(rows, row)
+		r, err := row(append(imgs, chroma, clipImage(back)), append(captions, names[1]+","+names[2], "back"))
+		if err != nil {
+			return nil, err
+		}
+		g.Rows = append(g.Rows, r)
 	}
-	return drawGrid("every colour space", rows)
+	return g.Render()
 }
 
 // PreviewMapped renders a learned view generator: gen maps the RGB image src
@@ -286,8 +258,8 @@ func PreviewSpaces(src Image) (*image.RGBA, error) {
 // each generated channel as grey, and the two views of split, each drawn by
 // RenderScaled since a learned space has no known range. name titles the
 // preview.
-func PreviewMapped(src Image, name string, gen func(Image) (Image, error), split Split) (*image.RGBA, error) {
-	if err := src.checkRGB(); err != nil {
+func PreviewMapped(src chw.Image, name string, gen func(chw.Image) (chw.Image, error), split Split) (*image.RGBA, error) {
+	if err := src.CheckRGB(); err != nil {
 		return nil, err
 	}
 	if err := split.Validate(); err != nil {
@@ -297,23 +269,27 @@ func PreviewMapped(src Image, name string, gen func(Image) (Image, error), split
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if err := out.checkRGB(); err != nil {
+	if err := out.CheckRGB(); err != nil {
 		return nil, fmt.Errorf("%s: generated image: %w", name, err)
 	}
-	row := []tile{{img: src, label: "input"}}
+	imgs, captions := []chw.Image{src}, []string{"input"}
 	for c := range 3 {
 		shown, err := RenderScaled(pickChannels(out, []int{c}))
 		if err != nil {
 			return nil, err
 		}
-		row = append(row, tile{img: shown, label: fmt.Sprintf("ch %d", c)})
+		imgs, captions = append(imgs, shown), append(captions, fmt.Sprintf("ch %d", c))
 	}
 	for k, chans := range [][]int{split.V1, split.V2} {
 		shown, err := RenderScaled(pickChannels(out, chans))
 		if err != nil {
 			return nil, err
 		}
-		row = append(row, tile{img: shown, label: fmt.Sprintf("v%d %s", k+1, joinInts(chans))})
+		imgs, captions = append(imgs, shown), append(captions, fmt.Sprintf("v%d %s", k+1, joinInts(chans)))
 	}
-	return drawGrid(name+" "+split.String(), [][]tile{row})
+	r, err := row(imgs, captions)
+	if err != nil {
+		return nil, err
+	}
+	return (&chw.Grid{Title: name + " " + split.String(), Rows: []chw.Row{r}}).Render()
 }

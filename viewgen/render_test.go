@@ -2,16 +2,15 @@ package viewgen
 
 import (
 	"errors"
-	"image"
-	"image/color"
-	"image/draw"
 	"strings"
 	"testing"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 func TestRenderViewOneChannel(t *testing.T) {
 	// L runs from 0 (black) to 100 (white) over the RGB cube.
-	v := NewImage(1, 1, 3)
+	v := chw.New(1, 1, 3)
 	copy(v.Pix, []float32{0, 50, 100})
 	out, err := RenderView(v, Lab, []int{0})
 	if err != nil {
@@ -40,16 +39,16 @@ func TestRenderViewColour(t *testing.T) {
 		}
 		assertClose(t, cs.String()+" grey chroma", chroma.Pix, constImage(3, 2, 2, 0.5).Pix, 1e-5)
 	}
-	if _, err := RenderView(NewImage(2, 2, 2), Lab, []int{0}); err == nil {
+	if _, err := RenderView(chw.New(2, 2, 2), Lab, []int{0}); err == nil {
 		t.Error("RenderView with fewer indices than channels succeeded")
 	}
-	if _, err := RenderView(NewImage(2, 2, 2), Lab, []int{1, 1}); err == nil {
+	if _, err := RenderView(chw.New(2, 2, 2), Lab, []int{1, 1}); err == nil {
 		t.Error("RenderView with a repeated channel succeeded")
 	}
 }
 
 func TestRenderScaled(t *testing.T) {
-	v := NewImage(2, 1, 3)
+	v := chw.New(2, 1, 3)
 	copy(v.Pix, []float32{-2, 0, 2, 5, 5, 5})
 	out, err := RenderScaled(v)
 	if err != nil {
@@ -62,35 +61,41 @@ func TestRenderScaled(t *testing.T) {
 func TestPreviewSpec(t *testing.T) {
 	src := smoothImage(24, 32)
 	spec, _ := ParseSpec("lab:0|1,2+crop=0.3+flip+jitter")
+	g, err := previewSpecGrid(src, spec, 3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three rows of five cells: the input (first row only), then the
+	// augmented image and the view of v1 and of v2.
+	if len(g.Rows) != 3 {
+		t.Fatalf("%d rows, want 3", len(g.Rows))
+	}
+	for r, row := range g.Rows {
+		if len(row.Cells) != 5 {
+			t.Fatalf("row %d has %d cells, want 5", r, len(row.Cells))
+		}
+		if blank := row.Cells[0].Image == nil; blank != (r > 0) {
+			t.Errorf("row %d: input cell blank = %v", r, blank)
+		}
+		for c, cell := range row.Cells[1:] {
+			if cell.Image == nil || cell.Image.Bounds().Dx() != 32 || cell.Image.Bounds().Dy() != 24 {
+				t.Errorf("row %d cell %d is not a 32×24 image", r, c+1)
+			}
+		}
+	}
+	if got := g.Rows[0].Cells[4].Caption; got != "v2 a,b" {
+		t.Errorf("v2's caption is %q, want %q", got, "v2 a,b")
+	}
 	img, err := PreviewSpec(src, spec, 3, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Five columns of 32 px and three rows of 24 px, with gaps and labels.
-	b := img.Bounds()
-	if b.Dx() != 5*32+6*gridGap || b.Dy() < 3*24 {
+	if b := img.Bounds(); b.Dx() < 5*32 || b.Dy() < 3*24 {
 		t.Errorf("preview is %v", b)
-	}
-	// The input sits in the first row, the second row's first cell is blank.
-	if countInk(img, image.Rect(gridGap, b.Dy()-24-gridGap, gridGap+32, b.Dy()-gridGap)) != 0 {
-		t.Error("the input is repeated in the last row")
 	}
 	if _, err := PreviewSpec(src, spec, 0, 1); err == nil {
 		t.Error("PreviewSpec with no draws succeeded")
 	}
-}
-
-// countInk counts the pixels in r that differ from the grid background.
-func countInk(img *image.RGBA, r image.Rectangle) int {
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if img.RGBAAt(x, y) != gridBackground {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 func TestPreviewSpaces(t *testing.T) {
@@ -107,9 +112,9 @@ func TestPreviewSpaces(t *testing.T) {
 func TestPreviewMapped(t *testing.T) {
 	src := smoothImage(12, 12)
 	calls := 0
-	swap := func(img Image) (Image, error) {
+	swap := func(img chw.Image) (chw.Image, error) {
 		calls++
-		out := NewImage(3, img.H, img.W)
+		out := chw.New(3, img.H, img.W)
 		copy(out.Plane(0), img.Plane(2))
 		copy(out.Plane(1), img.Plane(0))
 		copy(out.Plane(2), img.Plane(1))
@@ -118,39 +123,12 @@ func TestPreviewMapped(t *testing.T) {
 	if _, err := PreviewMapped(src, "swap", swap, DefaultSplit()); err != nil || calls != 1 {
 		t.Errorf("PreviewMapped: %v after %d calls", err, calls)
 	}
-	broken := func(Image) (Image, error) { return Image{}, errors.New("no weights") }
+	broken := func(chw.Image) (chw.Image, error) { return chw.Image{}, errors.New("no weights") }
 	if _, err := PreviewMapped(src, "flow", broken, DefaultSplit()); err == nil || !strings.Contains(err.Error(), "flow: no weights") {
 		t.Errorf("failing generator: error = %v", err)
 	}
-	grey := func(img Image) (Image, error) { return NewImage(1, img.H, img.W), nil }
+	grey := func(img chw.Image) (chw.Image, error) { return chw.New(1, img.H, img.W), nil }
 	if _, err := PreviewMapped(src, "grey", grey, DefaultSplit()); err == nil || !strings.Contains(err.Error(), "1 channels") {
 		t.Errorf("1-channel generator: error = %v", err)
-	}
-}
-
-func TestDrawText(t *testing.T) {
-	img := image.NewRGBA(image.Rect(0, 0, 60, 20))
-	draw.Draw(img, img.Bounds(), image.NewUniform(gridBackground), image.Point{}, draw.Src)
-	drawText(img, 0, 0, "Lab", color.RGBA{255, 255, 255, 255})
-	if countInk(img, image.Rect(0, 0, 21, labelHeight)) == 0 {
-		t.Error("drawText drew nothing")
-	}
-	if countInk(img, image.Rect(21, 0, 60, 20)) != 0 {
-		t.Error("drawText drew past the three 7-pixel cells of Lab")
-	}
-	if w := textWidth("Lab"); w != 21 {
-		t.Errorf("textWidth(Lab) = %d, want 21", w)
-	}
-	for _, tt := range []struct {
-		in    string
-		width int
-		want  string
-	}{
-		{"short", 70, "short"},
-		{"a long label", 70, "a long ..."}, // ten 7-pixel cells
-	} {
-		if got := fitText(tt.in, tt.width); got != tt.want {
-			t.Errorf("fitText(%q, %d) = %q, want %q", tt.in, tt.width, got, tt.want)
-		}
 	}
 }

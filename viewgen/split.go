@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 // Split says which channels of a 3-channel image each view keeps: v1 takes
@@ -92,18 +94,18 @@ func (s Split) Validate() error {
 
 // Apply returns the two views of the 3-channel image img: v1 holds the
 // channels s.V1 and v2 the channels s.V2.
-func (s Split) Apply(img Image) (v1, v2 Image, err error) {
+func (s Split) Apply(img chw.Image) (v1, v2 chw.Image, err error) {
 	if err := s.Validate(); err != nil {
-		return Image{}, Image{}, err
+		return chw.Image{}, chw.Image{}, err
 	}
-	if err := img.checkRGB(); err != nil {
-		return Image{}, Image{}, err
+	if err := img.CheckRGB(); err != nil {
+		return chw.Image{}, chw.Image{}, err
 	}
 	return pickChannels(img, s.V1), pickChannels(img, s.V2), nil
 }
 
-func pickChannels(img Image, chans []int) Image {
-	out := NewImage(len(chans), img.H, img.W)
+func pickChannels(img chw.Image, chans []int) chw.Image {
+	out := chw.New(len(chans), img.H, img.W)
 	for i, c := range chans {
 		copy(out.Plane(i), img.Plane(c))
 	}
@@ -112,18 +114,18 @@ func pickChannels(img Image, chans []int) Image {
 
 // Patch returns the size×size patch of img whose top-left corner is at row y,
 // column x.
-func Patch(img Image, y, x, size int) (Image, error) {
+func Patch(img chw.Image, y, x, size int) (chw.Image, error) {
 	if err := img.Check(); err != nil {
-		return Image{}, err
+		return chw.Image{}, err
 	}
 	if size <= 0 || y < 0 || x < 0 || y+size > img.H || x+size > img.W {
-		return Image{}, fmt.Errorf("patch of %d px at row %d, column %d does not fit a %d×%d image", size, y, x, img.H, img.W)
+		return chw.Image{}, fmt.Errorf("patch of %d px at row %d, column %d does not fit a %d×%d image", size, y, x, img.H, img.W)
 	}
 	return cropBox(img, y, x, size, size), nil
 }
 
-func cropBox(img Image, y, x, h, w int) Image {
-	out := NewImage(img.C, h, w)
+func cropBox(img chw.Image, y, x, h, w int) chw.Image {
+	out := chw.New(img.C, h, w)
 	for c := 0; c < img.C; c++ {
 		src, dst := img.Plane(c), out.Plane(c)
 		for r := 0; r < h; r++ {
@@ -146,15 +148,15 @@ func PatchOffset(distance int, rng *rand.Rand) (dy, dx int) {
 // PatchOffset and the pair's position uniformly among those where both
 // patches lie inside the image. It needs size+distance ≤ min(H, W), so that
 // every direction fits.
-func PatchPair(img Image, size, distance int, rng *rand.Rand) (a, b Image, err error) {
+func PatchPair(img chw.Image, size, distance int, rng *rand.Rand) (a, b chw.Image, err error) {
 	if err := img.Check(); err != nil {
-		return Image{}, Image{}, err
+		return chw.Image{}, chw.Image{}, err
 	}
 	if size <= 0 || distance < 0 {
-		return Image{}, Image{}, fmt.Errorf("patch pair of %d px at distance %d: the size must be positive and the distance non-negative", size, distance)
+		return chw.Image{}, chw.Image{}, fmt.Errorf("patch pair of %d px at distance %d: the size must be positive and the distance non-negative", size, distance)
 	}
 	if size+distance > min(img.H, img.W) {
-		return Image{}, Image{}, fmt.Errorf("patch pair of %d px at distance %d does not fit a %d×%d image: size+distance must be at most %d",
+		return chw.Image{}, chw.Image{}, fmt.Errorf("patch pair of %d px at distance %d does not fit a %d×%d image: size+distance must be at most %d",
 			size, distance, img.H, img.W, min(img.H, img.W))
 	}
 	dy, dx := PatchOffset(distance, rng)

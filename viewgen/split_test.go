@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 func TestParseSplit(t *testing.T) {
@@ -56,15 +58,15 @@ func TestSplitApply(t *testing.T) {
 	if v2.C != 2 || v2.Plane(0)[3] != 10 || v2.Plane(1)[0] != 11 {
 		t.Errorf("v2 = %v, want channels 0 (10) and 1 (11)", v2.Pix)
 	}
-	if _, _, err := DefaultSplit().Apply(NewImage(2, 2, 2)); err == nil {
+	if _, _, err := DefaultSplit().Apply(chw.New(2, 2, 2)); err == nil {
 		t.Error("Apply on a 2-channel image succeeded")
 	}
 }
 
 // coordImage returns a 3-channel image whose channel 0 holds each pixel's row
 // and channel 1 its column, so that a patch tells where it was cut.
-func coordImage(h, w int) Image {
-	img := NewImage(3, h, w)
+func coordImage(h, w int) chw.Image {
+	img := chw.New(3, h, w)
 	for y := range h {
 		for x := range w {
 			img.Set(0, y, x, float32(y))
@@ -122,7 +124,7 @@ func btoi(b bool) int {
 
 func TestPatchPairErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	img := NewImage(3, 32, 40)
+	img := chw.New(3, 32, 40)
 	tests := []struct {
 		size, dist int
 		wantErr    string

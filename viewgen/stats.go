@@ -6,6 +6,8 @@ import (
 	"iter"
 	"math"
 	"slices"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 // Stats holds the per-channel mean and standard deviation of a set of images
@@ -20,13 +22,13 @@ type Stats struct {
 // (population) standard deviation of each channel over every pixel of every
 // image. A channel that never varies gets a standard deviation of 1, so that
 // normalising it only centres it.
-func ComputeStats(space ColorSpace, images []Image) (Stats, error) {
+func ComputeStats(space ColorSpace, images []chw.Image) (Stats, error) {
 	return ComputeStatsSeq(space, slices.Values(images))
 }
 
 // ComputeStatsSeq is ComputeStats over the images an iterator yields, so that
 // a data set need not be held in memory; it reads the sequence once.
-func ComputeStatsSeq(space ColorSpace, images iter.Seq[Image]) (Stats, error) {
+func ComputeStatsSeq(space ColorSpace, images iter.Seq[chw.Image]) (Stats, error) {
 	if !space.valid() {
 		return Stats{}, fmt.Errorf("invalid colour space %d", int(space))
 	}
@@ -81,7 +83,7 @@ func ComputeStatsSeq(space ColorSpace, images iter.Seq[Image]) (Stats, error) {
 
 // Normalize rescales the 3-channel image img, given in s.Space, in place:
 // channel c becomes (v - Mean[c]) / Std[c].
-func (s Stats) Normalize(img Image) error {
+func (s Stats) Normalize(img chw.Image) error {
 	if err := s.check(img); err != nil {
 		return err
 	}
@@ -96,7 +98,7 @@ func (s Stats) Normalize(img Image) error {
 }
 
 // Denormalize undoes Normalize in place: channel c becomes v*Std[c] + Mean[c].
-func (s Stats) Denormalize(img Image) error {
+func (s Stats) Denormalize(img chw.Image) error {
 	if err := s.check(img); err != nil {
 		return err
 	}
@@ -110,8 +112,8 @@ func (s Stats) Denormalize(img Image) error {
 	return nil
 }
 
-func (s Stats) check(img Image) error {
-	if err := img.checkRGB(); err != nil {
+func (s Stats) check(img chw.Image) error {
+	if err := img.CheckRGB(); err != nil {
 		return err
 	}
 	for c, sd := range s.Std {

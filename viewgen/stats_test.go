@@ -5,19 +5,21 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/learnviews/learnviews/chw"
 )
 
 func TestComputeStatsKnownValues(t *testing.T) {
 	tests := []struct {
 		name      string
 		space     ColorSpace
-		images    []Image
+		images    []chw.Image
 		mean, std [3]float64
 	}{
 		{
 			name:   "black and white in RGB",
 			space:  RGB,
-			images: []Image{constImage(3, 4, 4, 0), constImage(3, 4, 4, 1)},
+			images: []chw.Image{constImage(3, 4, 4, 0), constImage(3, 4, 4, 1)},
 			mean:   [3]float64{0.5, 0.5, 0.5},
 			std:    [3]float64{0.5, 0.5, 0.5},
 		},
@@ -26,14 +28,14 @@ func TestComputeStatsKnownValues(t *testing.T) {
 			// zero and taken as 1.
 			name:   "black and white in YCbCr",
 			space:  YCbCr,
-			images: []Image{constImage(3, 2, 3, 0), constImage(3, 2, 3, 1)},
+			images: []chw.Image{constImage(3, 2, 3, 0), constImage(3, 2, 3, 1)},
 			mean:   [3]float64{125.5, 128, 128},
 			std:    [3]float64{109.5, 1, 1},
 		},
 		{
 			name:   "weighted by pixel count",
 			space:  RGB,
-			images: []Image{constImage(3, 1, 3, 0), constImage(3, 1, 1, 1)},
+			images: []chw.Image{constImage(3, 1, 3, 0), constImage(3, 1, 1, 1)},
 			mean:   [3]float64{0.25, 0.25, 0.25},
 			std:    [3]float64{math.Sqrt(3.0 / 16), math.Sqrt(3.0 / 16), math.Sqrt(3.0 / 16)},
 		},
@@ -57,7 +59,7 @@ func TestComputeStatsKnownValues(t *testing.T) {
 }
 
 func TestComputeStatsSeqMatchesSlice(t *testing.T) {
-	var images []Image
+	var images []chw.Image
 	for i := range 5 {
 		images = append(images, randomImage(uint64(i), 3, 6, 7))
 	}
@@ -79,7 +81,7 @@ func TestComputeStatsSeqMatchesSlice(t *testing.T) {
 // that Denormalize undoes it.
 func TestNormalizeGivesUnitStats(t *testing.T) {
 	for _, cs := range []ColorSpace{RGB, YCbCr, Lab, HED} {
-		var images []Image
+		var images []chw.Image
 		for i := range 4 {
 			images = append(images, randomImage(uint64(10+i), 3, 8, 8))
 		}
@@ -87,7 +89,7 @@ func TestNormalizeGivesUnitStats(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var normed []Image
+		var normed []chw.Image
 		for _, img := range images {
 			conv, _ := cs.Convert(img)
 			orig := conv.Clone()
@@ -117,7 +119,7 @@ func TestStatsErrors(t *testing.T) {
 	if _, err := ComputeStats(Lab, nil); err == nil || !strings.Contains(err.Error(), "no images") {
 		t.Errorf("ComputeStats(no images) error = %v", err)
 	}
-	_, err := ComputeStats(Lab, []Image{constImage(3, 2, 2, 0), NewImage(1, 2, 2)})
+	_, err := ComputeStats(Lab, []chw.Image{constImage(3, 2, 2, 0), chw.New(1, 2, 2)})
 	if err == nil || !strings.Contains(err.Error(), "image 1") {
 		t.Errorf("ComputeStats with a 1-channel image: error = %v, want it to name image 1", err)
 	}

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
-	"github.com/learnviews/learnviews/rundir"
 	"github.com/learnviews/learnviews/sweep"
 )
 
@@ -44,64 +41,28 @@ func (f *emitFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.subPath, "k8s-subpath", "", "the sweep directory's path inside the claim (default: its root)")
 }
 
-// emitJobs writes the cluster job of the sweep's unfinished tasks.
+// emitJobs writes the cluster job of the sweep's unfinished tasks and says
+// how to submit it.
 func emitJobs(dir string, plan *sweep.Plan, f emitFlags, w io.Writer) error {
-	abs, err := filepath.Abs(dir)
+	bin := f.bin
+	if bin == "" && f.kind == "slurm" {
+		var err error
+		if bin, err = os.Executable(); err != nil {
+			return fmt.Errorf("finding this executable for the job script (set --slurm-bin): %w", err)
+		}
+	}
+	job, err := sweep.Emit(dir, plan, sweep.EmitOptions{Kind: f.kind, Bin: bin, CPUs: f.cpus, Time: f.time, Mem: f.mem,
+		Partition: f.partition, MaxParallel: f.maxParallel, Image: f.image, Claim: f.claim, SubPath: f.subPath})
 	if err != nil {
 		return err
 	}
-	var todo []int
-	for _, t := range plan.Tasks {
-		r, err := sweep.ReadResult(filepath.Join(dir, t.Dir))
-		if err != nil {
-			return err
-		}
-		if r == nil {
-			todo = append(todo, t.Index)
-		}
-	}
-	if len(todo) == 0 {
-		return fmt.Errorf("every run of the sweep in %s has finished: gather them with learnviews sweep --collect %s", dir, dir)
-	}
-	if f.cpus <= 0 {
-		return fmt.Errorf("--cpus-per-task %d: want at least 1", f.cpus)
-	}
-	var buf bytes.Buffer
-	var path string
-	switch f.kind {
-	case "slurm":
-		bin := f.bin
-		if bin == "" {
-			if bin, err = os.Executable(); err != nil {
-				return fmt.Errorf("finding this executable for the job script (set --slurm-bin): %w", err)
-			}
-		}
-		path = filepath.Join(abs, "slurm.sbatch")
-		if err := os.MkdirAll(filepath.Join(abs, "logs"), 0o755); err != nil {
-			return err
-		}
-		err = sweep.SlurmScript(&buf, path, sweep.SlurmOptions{Dir: abs, Bin: bin, Tasks: todo, JobName: "learnviews-" + plan.Profile,
-			CPUs: f.cpus, Time: f.time, Mem: f.mem, Partition: f.partition, MaxParallel: f.maxParallel})
-	case "k8s", "kubernetes":
-		path = filepath.Join(abs, "job.yaml")
-		err = sweep.KubernetesJob(&buf, sweep.KubernetesOptions{Name: "learnviews-" + plan.Profile + "-" + filepath.Base(abs),
-			Image: f.image, Claim: f.claim, SubPath: f.subPath, Tasks: len(plan.Tasks), Parallelism: f.maxParallel, CPUs: f.cpus})
-	default:
-		return fmt.Errorf("--emit %q: want slurm or k8s", f.kind)
-	}
-	if err != nil {
-		return err
-	}
-	if err := rundir.WriteBytesAtomic(path, buf.Bytes()); err != nil {
-		return err
-	}
+	done := len(plan.Tasks) - job.Runs
 	if f.kind == "slurm" {
-		os.Chmod(path, 0o755)
 		fmt.Fprintf(w, "%s: a job array of %d runs (%d finished earlier)\nsubmit:  sbatch %s\nthen:    learnviews sweep --collect %s\n",
-			path, len(todo), len(plan.Tasks)-len(todo), path, abs)
+			job.Path, job.Runs, done, job.Path, job.Dir)
 		return nil
 	}
 	fmt.Fprintf(w, "%s: an Indexed Job of %d runs (%d finished earlier, which exit at once)\napply:   kubectl apply -f %s\nthen:    learnviews sweep --collect <the sweep directory on the volume>\n",
-		path, len(plan.Tasks), len(plan.Tasks)-len(todo), path)
+		job.Path, len(plan.Tasks), done, job.Path)
 	return nil
 }

@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"image"
 	_ "image/jpeg" // registers the JPEG decoder for --in
-	"image/png"
-	"math"
 	"math/rand/v2"
-	"os"
+
+	"github.com/learnviews/learnviews/chw"
 
 	"github.com/spf13/cobra"
 
@@ -162,7 +161,7 @@ func runPreview(cmd *cobra.Command, opt previewOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := writePNG(opt.out, grid); err != nil {
+	if err := chw.SavePNG(opt.out, grid); err != nil {
 		return err
 	}
 	b := grid.Bounds()
@@ -171,7 +170,7 @@ func runPreview(cmd *cobra.Command, opt previewOptions) error {
 }
 
 // previewGenerator draws what a saved generator makes of src.
-func previewGenerator(src viewgen.Image, opt previewOptions) (*image.RGBA, error) {
+func previewGenerator(src chw.Image, opt previewOptions) (*image.RGBA, error) {
 	g, err := flow.Load(opt.generator)
 	if err != nil {
 		return nil, err
@@ -184,16 +183,16 @@ func previewGenerator(src viewgen.Image, opt previewOptions) (*image.RGBA, error
 	if err != nil {
 		return nil, fmt.Errorf("--split: %w", err)
 	}
-	gen := func(img viewgen.Image) (viewgen.Image, error) {
+	gen := func(img chw.Image) (chw.Image, error) {
 		in, err := space.Convert(img)
 		if err != nil {
-			return viewgen.Image{}, err
+			return chw.Image{}, err
 		}
 		out, err := g.Apply(in.Pix, 1, img.H, img.W)
 		if err != nil {
-			return viewgen.Image{}, err
+			return chw.Image{}, err
 		}
-		return viewgen.Image{C: 3, H: img.H, W: img.W, Pix: out}, nil
+		return chw.Image{C: 3, H: img.H, W: img.W, Pix: out}, nil
 	}
 	cfg := g.Config()
 	name := fmt.Sprintf("g (%s, %d blocks, %s input)", cfg.Kind, cfg.Blocks, space)
@@ -202,34 +201,10 @@ func previewGenerator(src viewgen.Image, opt previewOptions) (*image.RGBA, error
 
 // readImage decodes a PNG or JPEG file and resizes it so that its shorter
 // side is size pixels (size 0 keeps it).
-func readImage(path string, size int) (viewgen.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return viewgen.Image{}, err
+func readImage(path string, size int) (chw.Image, error) {
+	img, err := chw.ReadFile(path)
+	if err != nil || size == 0 {
+		return img, err
 	}
-	defer f.Close()
-	decoded, _, err := image.Decode(f)
-	if err != nil {
-		return viewgen.Image{}, fmt.Errorf("decode %s: %w", path, err)
-	}
-	img := viewgen.FromImage(decoded)
-	if size == 0 {
-		return img, nil
-	}
-	short := min(img.H, img.W)
-	h := max(1, int(math.Round(float64(img.H)*float64(size)/float64(short))))
-	w := max(1, int(math.Round(float64(img.W)*float64(size)/float64(short))))
-	return viewgen.Resize(img, h, w)
-}
-
-func writePNG(path string, img image.Image) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return fmt.Errorf("encode %s: %w", path, err)
-	}
-	return f.Close()
+	return chw.ResizeShort(img, size)
 }

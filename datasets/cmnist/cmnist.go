@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/learnviews/learnviews/chw"
 	"github.com/learnviews/learnviews/datasets"
 )
 
@@ -149,7 +150,7 @@ type Set struct {
 	digits  *datasets.InMemory
 	byClass [][]int
 	photos  []*datasets.Photo
-	resize  *datasets.Resizer // digit 28×28 → DigitSize; nil when equal
+	resize  *chw.Resizer // digit 28×28 → DigitSize; nil when equal
 	n       int
 	free    int       // Size − DigitSize: the range of the digit's top-left corner
 	scratch sync.Pool // *[]float32 buffers for Render
@@ -204,7 +205,7 @@ func New(cfg Config, digits *datasets.InMemory, photos []*datasets.Photo) (*Set,
 	scratch := 3*p*p + cfg.DigitSize*cfg.DigitSize + ds.Size()
 	s.scratch.New = func() any { b := make([]float32, scratch); return &b }
 	if ds.H != cfg.DigitSize || ds.W != cfg.DigitSize {
-		s.resize, err = datasets.NewResizer(ds, datasets.Shape{C: 1, H: cfg.DigitSize, W: cfg.DigitSize})
+		s.resize, err = chw.NewResizer(ds, datasets.Shape{C: 1, H: cfg.DigitSize, W: cfg.DigitSize})
 		if err != nil {
 			return nil, err
 		}

@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"sync"
 
+	"github.com/learnviews/learnviews/chw"
 	"github.com/learnviews/learnviews/datasets"
 )
 
@@ -77,7 +78,7 @@ type Set struct {
 	cfg     Config
 	items   *datasets.InMemory
 	photos  []*datasets.Photo
-	resize  map[int]*datasets.Resizer // by garment side; nil entry: 28, no resize
+	resize  map[int]*chw.Resizer // by garment side; nil entry: 28, no resize
 	minSide int
 	maxSide int
 	scratch sync.Pool // *[]float32 buffers for Render
@@ -103,7 +104,7 @@ func New(cfg Config, items *datasets.InMemory, photos []*datasets.Photo) (*Set, 
 	if len(photos) == 0 {
 		return nil, fmt.Errorf("fashionphotos: no photographs")
 	}
-	s := &Set{cfg: cfg, items: items, resize: map[int]*datasets.Resizer{}}
+	s := &Set{cfg: cfg, items: items, resize: map[int]*chw.Resizer{}}
 	side := int(math.Ceil(cfg.Zoom * float64(cfg.Size)))
 	for _, p := range photos {
 		if min(p.Shape.H, p.Shape.W) < cfg.Size {
@@ -129,7 +130,7 @@ func New(cfg Config, items *datasets.InMemory, photos []*datasets.Photo) (*Set, 
 			s.resize[d] = nil
 			continue
 		}
-		r, err := datasets.NewResizer(is, datasets.Shape{C: 1, H: d, W: d})
+		r, err := chw.NewResizer(is, datasets.Shape{C: 1, H: d, W: d})
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package viewgen
+package chw
 
 import (
 	"image"
@@ -36,7 +36,18 @@ func TestFromImageAndBack(t *testing.T) {
 	if g, err := grey.RGBA(); err != nil || g.RGBAAt(0, 0) != (color.RGBA{255, 255, 255, 255}) {
 		t.Errorf("grey 1.5 drawn as %v, %v; want clipped white", g.RGBAAt(0, 0), err)
 	}
-	if _, err := NewImage(2, 1, 1).RGBA(); err == nil {
+	if _, err := New(2, 1, 1).RGBA(); err == nil {
 		t.Error("drawing a 2-channel image succeeded")
 	}
+}
+
+func constImage(c, h, w int, vals ...float32) Image {
+	img := New(c, h, w)
+	for k := range c {
+		p := img.Plane(k)
+		for i := range p {
+			p[i] = vals[k%len(vals)]
+		}
+	}
+	return img
 }

@@ -1,4 +1,9 @@
-package viewgen
+// Package chw is the one image type of the project: float32 images in
+// channel-major (CHW) layout with their shape, batches of them, the
+// triangle-filter resampler, and the captioned grid that every preview and
+// figure of images is drawn with. Data sets, view generators and plots
+// share it; it needs no gorgonia.
+package chw
 
 import (
 	"fmt"
@@ -6,7 +11,19 @@ import (
 	"image/color"
 	"image/draw"
 	"math"
+	"os"
 )
+
+// Shape is the shape of one image: channels, height and width.
+type Shape struct {
+	C, H, W int
+}
+
+// Size is the number of values in one image, C×H×W.
+func (s Shape) Size() int { return s.C * s.H * s.W }
+
+// String formats the shape as C×H×W.
+func (s Shape) String() string { return fmt.Sprintf("%d×%d×%d", s.C, s.H, s.W) }
 
 // Image is a float32 image in CHW layout: the value of channel c at row y,
 // column x is Pix[(c*H+y)*W+x]. An RGB image has C = 3 and values in [0, 1].
@@ -15,10 +32,13 @@ type Image struct {
 	Pix     []float32
 }
 
-// NewImage returns a zeroed image of c channels, h rows and w columns.
-func NewImage(c, h, w int) Image {
+// New returns a zeroed image of c channels, h rows and w columns.
+func New(c, h, w int) Image {
 	return Image{C: c, H: h, W: w, Pix: make([]float32, c*h*w)}
 }
+
+// Shape returns the image's shape.
+func (m Image) Shape() Shape { return Shape{C: m.C, H: m.H, W: m.W} }
 
 // At returns the value of channel c at row y, column x.
 func (m Image) At(c, y, x int) float32 { return m.Pix[(c*m.H+y)*m.W+x] }
@@ -47,7 +67,8 @@ func (m Image) Check() error {
 	return nil
 }
 
-func (m Image) checkRGB() error {
+// CheckRGB reports whether m is a valid 3-channel image.
+func (m Image) CheckRGB() error {
 	if err := m.Check(); err != nil {
 		return err
 	}
@@ -69,7 +90,7 @@ func FromImage(src image.Image) Image {
 		draw.Draw(rgba, rgba.Bounds(), src, b.Min, draw.Src)
 		b = rgba.Bounds()
 	}
-	out := NewImage(3, b.Dy(), b.Dx())
+	out := New(3, b.Dy(), b.Dx())
 	n := out.H * out.W
 	for y := 0; y < out.H; y++ {
 		row := rgba.Pix[rgba.PixOffset(b.Min.X, b.Min.Y+y):]
@@ -138,4 +159,31 @@ func NewBatch(n, c, h, w int) Batch {
 func (b Batch) Image(i int) Image {
 	size := b.C * b.H * b.W
 	return Image{C: b.C, H: b.H, W: b.W, Pix: b.Pix[i*size : (i+1)*size]}
+}
+
+// ReadFile decodes an image file in any format the program registers
+// (PNG, and JPEG where image/jpeg is imported) into a 3-channel RGB Image.
+func ReadFile(path string) (Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Image{}, err
+	}
+	defer f.Close()
+	decoded, _, err := image.Decode(f)
+	if err != nil {
+		return Image{}, fmt.Errorf("decode %s: %w", path, err)
+	}
+	return FromImage(decoded), nil
+}
+
+// ResizeShort returns img resampled so that its shorter side has side
+// pixels, keeping its aspect ratio.
+func ResizeShort(img Image, side int) (Image, error) {
+	short := min(img.H, img.W)
+	if short <= 0 || side <= 0 {
+		return Image{}, fmt.Errorf("resize %v to a shorter side of %d: both must be positive", img.Shape(), side)
+	}
+	h := max(1, int(math.Round(float64(img.H)*float64(side)/float64(short))))
+	w := max(1, int(math.Round(float64(img.W)*float64(side)/float64(short))))
+	return Resize(img, h, w)
 }
