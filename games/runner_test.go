@@ -157,3 +157,71 @@ func TestReadCheckpointRejectsGarbage(t *testing.T) {
 	assert.Nil(t, c)
 	assert.False(t, errors.Is(err, ErrInterrupted))
 }
+
+// The newest two checkpoints are kept; when the newest is found damaged,
+// the resume says so and continues exactly from the one before.
+func TestResumeFallsBackPastADamagedCheckpoint(t *testing.T) {
+	whole := t.TempDir()
+	r := newRunner(t, whole, &countingFeed{seed: 5})
+	require.NoError(t, r.Run(context.Background()))
+	want := readRows(t, whole)
+
+	dir := t.TempDir()
+	r1 := newRunner(t, dir, &countingFeed{seed: 5, failAt: 10})
+	require.Error(t, r1.Run(context.Background()))
+	r1.Metrics.Close()
+	base := rundir.CheckpointDir(dir, "view-learning")
+	entries, err := os.ReadDir(base)
+	require.NoError(t, err)
+	var steps []string
+	for _, e := range entries {
+		if e.IsDir() {
+			steps = append(steps, e.Name())
+		}
+	}
+	assert.Equal(t, []string{"step-00000004", "step-00000008"}, steps, "the newest two are kept")
+
+	// Flip a byte of the newest parameters.
+	params := filepath.Join(base, "step-00000008", "params.safetensors")
+	b, err := os.ReadFile(params)
+	require.NoError(t, err)
+	b[len(b)-3] ^= 0x40
+	require.NoError(t, os.WriteFile(params, b, 0o644))
+
+	var warned []string
+	r2 := newRunner(t, dir, &countingFeed{seed: 5})
+	r2.Warn = func(msg string) { warned = append(warned, msg) }
+	// newRunner resumed already, without the warning hook: resume again.
+	r2.Metrics.Close()
+	c, err := r2.Resume()
+	require.NoError(t, err)
+	require.NotNil(t, c)
+	assert.Equal(t, 4, c.Step, "fell back to the older checkpoint")
+	require.Len(t, warned, 1)
+	assert.Contains(t, warned[0], "damaged")
+	size, err := rundir.MetricsBytes(dir)
+	require.NoError(t, err)
+	assert.Equal(t, c.MetricsBytes, size, "the metrics are cut back to what the intact checkpoint vouches for")
+	r2.Metrics, err = rundir.OpenMetrics(dir, size)
+	require.NoError(t, err)
+	require.NoError(t, r2.Run(context.Background()))
+	r2.Metrics.Close()
+	assert.Equal(t, want, readRows(t, dir), "the run ends as one never stopped")
+}
+
+// A damaged latest.json alone is no loss: the step folders hold their own
+// records.
+func TestResumeWithoutLatestRecord(t *testing.T) {
+	dir := t.TempDir()
+	r1 := newRunner(t, dir, &countingFeed{seed: 6, failAt: 7})
+	require.Error(t, r1.Run(context.Background()))
+	r1.Metrics.Close()
+	latest := filepath.Join(rundir.CheckpointDir(dir, "view-learning"), rundir.LatestFile)
+	require.NoError(t, os.WriteFile(latest, []byte(`{"stage":"view-learning","step":-5`), 0o644))
+	c, skipped, err := rundir.LatestCheckpoint(dir, "view-learning")
+	require.NoError(t, err)
+	require.NotNil(t, c)
+	assert.Equal(t, 4, c.Step)
+	require.Len(t, skipped, 1)
+	assert.Contains(t, skipped[0], "latest.json")
+}

@@ -12,61 +12,6 @@ import (
 	"github.com/learnviews/learnviews/nn"
 )
 
-// BenchmarkViewIteration times the view-learning iteration of cmd/refstep
-// -game: one estimator step on the generator's detached views and one
-// generator step through the reference encoders into a VP flow of 4 blocks,
-// batch 128 of 32×32 images. cpu-s/op is the process's CPU time per
-// iteration, which other jobs on the machine disturb less than the wall
-// time.
-func BenchmarkViewIteration(b *testing.B) {
-	const batch, size = 128, 32
-	rng := rand.New(rand.NewPCG(1, 0))
-	est, err := contrast.NewEstimator(tensor.Float32, contrast.ReferenceConfig(), rng)
-	if err != nil {
-		b.Fatal(err)
-	}
-	gen, err := flow.New("g", tensor.Float32, flow.Config{Kind: flow.VP, Blocks: 4, Hidden: 16}, rng)
-	if err != nil {
-		b.Fatal(err)
-	}
-	estOpt, err := nn.NewAdam(nn.AdamConfig{LR: 2e-4, Beta1: 0.5, Beta2: 0.999}, nn.Group{Params: est.Params()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	genOpt, err := nn.NewAdam(nn.AdamConfig{LR: 1e-3, Beta1: 0.5, Beta2: 0.999}, nn.Group{Params: gen.Params()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	gm, err := NewViewGame(Parts{Settings: Settings{Kind: Unsupervised, InfoW: 1, Batch: batch, Channels: 3, Size: size,
-		V1: []int{0}, V2: []int{1, 2}, Dtype: tensor.Float32, Seed: 1}, Generator: gen, Estimator: est,
-		EstimatorPlayer: &Player{Name: "estimator", Params: est.Params().Learnable(), Opt: estOpt, Sign: -1, MaxFailures: 5},
-		GeneratorPlayer: &Player{Name: "generator", Params: gen.Params().Learnable(), Opt: genOpt, Sign: 1, MaxFailures: 5}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer gm.Close()
-	x := make([]float32, batch*3*size*size)
-	for j := range x {
-		x[j] = rng.Float32()
-	}
-	step := func(i int) {
-		if _, err := gm.EstimatorStep(i, x, nil); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := gm.GeneratorStep(i, x, nil, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-	step(0) // the first run allocates the ops' workspaces
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu := processCPUSeconds()
-	for i := 0; i < b.N; i++ {
-		step(i + 1)
-	}
-	b.ReportMetric((processCPUSeconds()-cpu)/float64(b.N), "cpu-s/op")
-}
-
 // TestViewIterationDeterministic runs a few view-learning iterations with
 // the VP flow on 1, 2 and 3 cores and checks that the losses and every
 // parameter come out bit-identical.

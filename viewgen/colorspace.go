@@ -149,22 +149,28 @@ func spaceNames() string {
 // ParseColorSpace returns the colour space with the given name; case, spaces,
 // hyphens and underscores are ignored, and "ciergb" is read as "rgbcie".
 func ParseColorSpace(name string) (ColorSpace, error) {
-	key := strings.Map(func(r rune) rune {
+	key := spaceKey(name)
+	if key == "ciergb" {
+		key = "rgbcie"
+	}
+	for i, s := range spaces {
+		if spaceKey(s.name) == key {
+			return ColorSpace(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown colour space %q: known are %s", name, spaceNames())
+}
+
+// spaceKey is a space's name as ParseColorSpace compares it: lower case,
+// without spaces, hyphens and underscores.
+func spaceKey(name string) string {
+	return strings.Map(func(r rune) rune {
 		switch r {
 		case ' ', '-', '_':
 			return -1
 		}
 		return r
 	}, strings.ToLower(name))
-	if key == "ciergb" {
-		key = "rgbcie"
-	}
-	for i, s := range spaces {
-		if s.name == key {
-			return ColorSpace(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown colour space %q: known are %s", name, spaceNames())
 }
 
 func (cs ColorSpace) valid() bool { return cs >= 0 && int(cs) < len(spaces) }

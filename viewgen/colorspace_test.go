@@ -245,3 +245,37 @@ func TestConvertRejectsBadImages(t *testing.T) {
 		}
 	}
 }
+
+// A registered colour space is found by name, converts both ways, and
+// every view spec can use it.
+func TestRegisterColorSpace(t *testing.T) {
+	swap := func(v [3]float64) [3]float64 { return [3]float64{v[2], v[1], v[0]} }
+	bgr := RegisterColorSpace(ColorSpaceDef{Name: "test-bgr", Channels: [3]string{"B", "G", "R"}, FromRGB: swap, ToRGB: swap}, "RGB reversed")
+	got, err := ParseColorSpace("test-bgr")
+	if err != nil || got != bgr {
+		t.Fatalf("ParseColorSpace(test-bgr) = %v, %v; want %v", got, err, bgr)
+	}
+	if names, _ := ColorSpaces.Lookup("test-bgr"); names != bgr {
+		t.Errorf("the registry holds %v", names)
+	}
+	img := chw.New(3, 1, 2)
+	copy(img.Pix, []float32{0.1, 0.2, 0.3, 0.4, 0.5, 0.6})
+	out, err := bgr.Convert(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertClose(t, "converted", out.Pix, []float32{0.5, 0.6, 0.3, 0.4, 0.1, 0.2}, 0)
+	if r := bgr.ChannelRanges(); r[0] != [2]float64{0, 1} {
+		t.Errorf("channel ranges %v", r)
+	}
+	spec, err := ParseSpec("test-bgr:0|1,2+flip")
+	if err != nil || spec.Space != bgr {
+		t.Errorf("ParseSpec: %v, %v", spec, err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("registering a name twice did not panic")
+		}
+	}()
+	RegisterColorSpace(ColorSpaceDef{Name: "test-bgr", FromRGB: swap, ToRGB: swap}, "")
+}

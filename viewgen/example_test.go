@@ -3,6 +3,7 @@ package viewgen_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/learnviews/learnviews/chw"
 
@@ -33,10 +34,14 @@ func ExampleColorSpace_FromRGB() {
 }
 
 func ExampleParseColorSpace() {
-	_, err := viewgen.ParseColorSpace("ydbd")
-	fmt.Println(err)
+	cs, err := viewgen.ParseColorSpace("Y-Db-Dr") // case, spaces, hyphens and underscores are ignored
+	fmt.Println(cs, cs.Channels(), err)
+	_, err = viewgen.ParseColorSpace("ydbd")
+	msg, _, _ := strings.Cut(err.Error(), ":") // the error goes on to list the known spaces
+	fmt.Println(msg)
 	// Output:
-	// unknown colour space "ydbd": known are rgb, ycbcr, ydbdr, ypbpr, yiq, yuv, xyz, lab, luv, hsv, hed, rgbcie
+	// ydbdr [Y Db Dr] <nil>
+	// unknown colour space "ydbd"
 }
 
 func ExampleParseSpec() {

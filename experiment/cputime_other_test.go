@@ -1,6 +1,6 @@
 //go:build !unix
 
-package games
+package experiment
 
 // processCPUSeconds is not measured on this system.
 func processCPUSeconds() float64 { return 0 }
