@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -69,6 +70,49 @@ func FuzzReadIDXGzip(f *testing.F) {
 		}
 		if _, err := ReadIDX(zr, "fuzz.idx.gz"); err != nil && !knownError(err) {
 			t.Fatalf("error of no documented kind: %v", err)
+		}
+	})
+}
+
+// gzipBytes compresses b as a .gz file does.
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+// FuzzOpenIDX fuzzes the reading of an IDX file, plain or gzipped, whose
+// size is known, as OpenIDX reads it: knowing the size may only make a bad
+// file fail sooner.
+func FuzzOpenIDX(f *testing.F) {
+	f.Add(idxBytes([]int{2, 2, 2}, []byte{1, 2, 3, 4, 5, 6, 7, 8}))
+	f.Add(gzipBytes(idxBytes([]int{2, 2}, []byte{1, 2, 3, 4})))
+	f.Add(idxBytes([]int{1 << 20, 16, 16}, []byte{1, 2, 3, 4}))
+	f.Add(gzipBytes(idxBytes([]int{1 << 20, 16, 16}, make([]byte, 1<<12))))
+	f.Add(gzipBytes(idxBytes([]int{1 << 31}, make([]byte, 1<<12))))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sized, err := newIDXStream("fuzz.idx", bytes.NewReader(data), int64(len(data)))
+		var m *IDX
+		if err == nil {
+			m, err = sized.read()
+			sized.close()
+		}
+		if err != nil && !knownError(err) {
+			t.Fatalf("error of no documented kind: %v", err)
+		}
+		stream, serr := newIDXStream("fuzz.idx", bytes.NewReader(data), -1)
+		var ms *IDX
+		if serr == nil {
+			ms, serr = stream.read()
+			stream.close()
+		}
+		if (err == nil) != (serr == nil) {
+			t.Fatalf("size known: %v; size unknown: %v", err, serr)
+		}
+		if err == nil && (!slices.Equal(m.Dims, ms.Dims) || !bytes.Equal(m.Data, ms.Data)) {
+			t.Fatalf("size known: dims %v; size unknown: dims %v", m.Dims, ms.Dims)
 		}
 	})
 }
