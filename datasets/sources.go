@@ -122,6 +122,10 @@ func surveyBackgrounds() Source {
 			return s
 		}
 		w, h := cfg.Width, cfg.Height
+		if err := checkImageSize(w, h, MaxPhotoPixels); err != nil {
+			s.Err = fmt.Errorf("%s: %w: %v", p, ErrBadImage, err)
+			return s
+		}
 		if short := min(w, h); short > PhotoSide {
 			scale := float64(PhotoSide) / float64(short)
 			w, h = int(math.Round(float64(w)*scale)), int(math.Round(float64(h)*scale))
