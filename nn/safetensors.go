@@ -154,7 +154,15 @@ func readSafetensors(r io.Reader, size int64) (map[string]*tensor.Dense, []strin
 	}
 	meta := map[string]string{}
 	var tensors []stTensor
-	for k, v := range raw {
+	// In the order of the names, so that of several bad entries the same
+	// one is reported each time.
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := raw[k]
 		if k == "__metadata__" {
 			if err := json.Unmarshal(v, &meta); err != nil {
 				return nil, nil, nil, fmt.Errorf("__metadata__ is not a map of strings: %w", err)
