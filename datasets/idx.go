@@ -211,7 +211,7 @@ func (s *idxStream) read() (*IDX, error) {
 	if n, err := io.ReadFull(s.r, one[:]); n > 0 {
 		return nil, fmt.Errorf("%s: %w: bytes left over after the %d elements of dimensions %s", s.name, ErrBadDimensions, s.total, formatDims(s.dims))
 	} else if err != io.EOF {
-		return nil, readErr(s.name, err, "gzip trailer")
+		return nil, readErr(s.name, err, "stream after the elements")
 	}
 	return &IDX{Dims: s.dims, Data: data}, nil
 }
