@@ -2,7 +2,9 @@ package datasets_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -79,6 +81,8 @@ func TestLoadSTL10RejectsBadFiles(t *testing.T) {
 		{"label 0", stl10Images(2), []byte{0, 2}, datasets.ErrLabelRange, "train_y.bin", "label 0 of item 0"},
 		{"label 11", stl10Images(2), []byte{1, 11}, datasets.ErrLabelRange, "train_y.bin", "label 11 of item 1"},
 		{"too few labels", stl10Images(2), []byte{1}, datasets.ErrBadDimensions, "train_y.bin", "1 labels for the 2 images"},
+		{"too many labels", stl10Images(2), []byte{1, 2, 3}, datasets.ErrBadDimensions, "train_y.bin", "3 labels for the 2 images"},
+		{"empty labels", stl10Images(2), nil, datasets.ErrTruncated, "train_y.bin", "empty label file"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -184,6 +188,71 @@ func TestFindBinarySetsSayHowToInstall(t *testing.T) {
 			t.Setenv(c.env, t.TempDir())
 			if _, err := c.find(); !errors.Is(err, datasets.ErrNotInstalled) || !strings.Contains(err.Error(), ".bin") {
 				t.Fatalf("empty $%s gave %v", c.env, err)
+			}
+		})
+	}
+}
+
+// allocatedBytes returns the bytes f allocates.
+func allocatedBytes(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// sparseFile makes a file of size bytes that takes no room on disk.
+func sparseFile(t *testing.T, path string, size int64) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Skipf("no sparse files here: %v", err)
+	}
+}
+
+// The binary loaders check every file's size before they read any, so that
+// a bad file costs neither the time nor the memory of reading the others.
+func TestBinaryLoadersCheckSizesFirst(t *testing.T) {
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "huge.bin")
+	sparseFile(t, huge, 8<<30+27648) // the bound and one STL-10 image
+	half := filepath.Join(dir, "half.bin")
+	sparseFile(t, half, 3073<<21) // 2^21 CIFAR-10 records, 6.4 GB
+	short := filepath.Join(dir, "short.bin")
+	datatest.WriteFile(t, short, cifarRecords(2)[:3073+5])
+	good := filepath.Join(dir, "good.bin")
+	datatest.WriteFile(t, good, cifarRecords(2))
+	labels := filepath.Join(dir, "labels.bin")
+	datatest.WriteFile(t, labels, []byte{1, 2})
+	cases := []struct {
+		name    string
+		load    func() error
+		wantErr error
+		file    string
+		want    string
+	}{
+		{"stl10 beyond the bound", func() error { _, err := datasets.LoadSTL10Files(huge, labels); return err }, datasets.ErrBadDimensions, huge, "8589962240 bytes, more than the 8589934592 a file may hold"},
+		{"stl10 directory", func() error { _, err := datasets.LoadSTL10Files(dir, labels); return err }, datasets.ErrBadDimensions, dir, "not a regular file"},
+		{"stl10 labels for a larger file", func() error { _, err := datasets.LoadSTL10Files(filepath.Join(dir, "stl.bin"), labels); return err }, datasets.ErrBadDimensions, labels, "2 labels for the 1000 images"},
+		{"cifar10 beyond the bound together", func() error { _, err := datasets.LoadCIFAR10Files(half, half); return err }, datasets.ErrBadDimensions, half, "more than the 8589934592 that may be loaded together"},
+		{"cifar10 second file short", func() error { _, err := datasets.LoadCIFAR10Files(good, half, short); return err }, datasets.ErrTruncated, short, "1 whole 3073-byte records and 5 bytes over"},
+		{"cifar10 directory", func() error { _, err := datasets.LoadCIFAR10Files(good, dir); return err }, datasets.ErrBadDimensions, dir, "not a regular file"},
+	}
+	sparseFile(t, filepath.Join(dir, "stl.bin"), 1000*27648)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var err error
+			n := allocatedBytes(func() { err = c.load() })
+			if !errors.Is(err, c.wantErr) || !strings.HasPrefix(err.Error(), c.file+":") || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want %v naming %s and saying %q", err, c.wantErr, c.file, c.want)
+			}
+			if n > 1<<20 {
+				t.Fatalf("allocated %d bytes before failing", n)
 			}
 		})
 	}

@@ -2,7 +2,6 @@ package datasets
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 )
 
@@ -49,22 +48,42 @@ func LoadCIFAR10(dir string, split Split) (*InMemory, error) {
 }
 
 // LoadCIFAR10Files loads CIFAR-10 batch files, one after another, into one
-// data set.
+// data set. Every file's size is checked to be whole records, and their sum
+// to be at most binaryMaxBytes, before any is read.
 func LoadCIFAR10Files(paths ...string) (*InMemory, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("cifar10: no files given")
 	}
-	var pix []uint8
-	var labels []int
+	files := make([]*sizedFile, 0, len(paths))
+	defer func() {
+		for _, f := range files {
+			f.close()
+		}
+	}()
+	var records, total int64
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		f, err := openSized(p)
 		if err != nil {
 			return nil, err
 		}
-		if pix == nil {
-			pix = make([]uint8, 0, len(data)/cifarRecord*cifarImage*len(paths))
+		files = append(files, f)
+		n, err := wholeUnits(p, f.size, cifarRecord, fmt.Sprintf("%d-byte records", cifarRecord))
+		if err != nil {
+			return nil, err
 		}
-		if pix, labels, err = decodeCIFAR10(p, data, pix, labels); err != nil {
+		if total += f.size; total > binaryMaxBytes {
+			return nil, fmt.Errorf("%s: %w: the files up to this one hold %d bytes, more than the %d that may be loaded together", p, ErrBadDimensions, total, int64(binaryMaxBytes))
+		}
+		records += n
+	}
+	pix := make([]uint8, 0, records*cifarImage)
+	labels := make([]int, 0, records)
+	for _, f := range files {
+		data, err := f.readAll()
+		if err != nil {
+			return nil, err
+		}
+		if pix, labels, err = decodeCIFAR10(f.path, data, pix, labels); err != nil {
 			return nil, err
 		}
 	}
@@ -80,11 +99,8 @@ func decodeCIFAR10(name string, data, pix []uint8, labels []int) ([]uint8, []int
 // to pix and labels.
 func decodeRecords(name string, data []uint8, image int, pix []uint8, labels []int) ([]uint8, []int, error) {
 	record := 1 + image
-	if len(data) == 0 {
-		return nil, nil, fmt.Errorf("%s: %w: empty file, want %d-byte records", name, ErrTruncated, record)
-	}
-	if r := len(data) % record; r != 0 {
-		return nil, nil, fmt.Errorf("%s: %w: %d bytes is %d whole %d-byte records and %d bytes over", name, ErrTruncated, len(data), len(data)/record, record, r)
+	if _, err := wholeUnits(name, int64(len(data)), int64(record), fmt.Sprintf("%d-byte records", record)); err != nil {
+		return nil, nil, err
 	}
 	for off, i := 0, 0; off < len(data); off, i = off+record, i+1 {
 		y := data[off]

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"slices"
 	"testing"
 )
 
@@ -69,6 +73,49 @@ func FuzzReadIDXGzip(f *testing.F) {
 		}
 		if _, err := ReadIDX(zr, "fuzz.idx.gz"); err != nil && !knownError(err) {
 			t.Fatalf("error of no documented kind: %v", err)
+		}
+	})
+}
+
+// gzipBytes compresses b as a .gz file does.
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+// FuzzOpenIDX fuzzes the reading of an IDX file, plain or gzipped, whose
+// size is known, as OpenIDX reads it: knowing the size may only make a bad
+// file fail sooner.
+func FuzzOpenIDX(f *testing.F) {
+	f.Add(idxBytes([]int{2, 2, 2}, []byte{1, 2, 3, 4, 5, 6, 7, 8}))
+	f.Add(gzipBytes(idxBytes([]int{2, 2}, []byte{1, 2, 3, 4})))
+	f.Add(idxBytes([]int{1 << 20, 16, 16}, []byte{1, 2, 3, 4}))
+	f.Add(gzipBytes(idxBytes([]int{1 << 20, 16, 16}, make([]byte, 1<<12))))
+	f.Add(gzipBytes(idxBytes([]int{1 << 31}, make([]byte, 1<<12))))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sized, err := newIDXStream("fuzz.idx", bytes.NewReader(data), int64(len(data)))
+		var m *IDX
+		if err == nil {
+			m, err = sized.read()
+			sized.close()
+		}
+		if err != nil && !knownError(err) {
+			t.Fatalf("error of no documented kind: %v", err)
+		}
+		stream, serr := newIDXStream("fuzz.idx", bytes.NewReader(data), -1)
+		var ms *IDX
+		if serr == nil {
+			ms, serr = stream.read()
+			stream.close()
+		}
+		if (err == nil) != (serr == nil) {
+			t.Fatalf("size known: %v; size unknown: %v", err, serr)
+		}
+		if err == nil && (!slices.Equal(m.Dims, ms.Dims) || !bytes.Equal(m.Data, ms.Data)) {
+			t.Fatalf("size known: dims %v; size unknown: dims %v", m.Dims, ms.Dims)
 		}
 	})
 }
@@ -145,6 +192,55 @@ func FuzzCIFAR10(f *testing.F) {
 			if l < 0 || l > 9 || byte(l) != data[i*(n+1)] || !bytes.Equal(pix[i*n:(i+1)*n], data[i*(n+1)+1:(i+1)*(n+1)]) {
 				t.Fatalf("record %d misread", i)
 			}
+		}
+	})
+}
+
+// FuzzDecodePhoto fuzzes the decoding of a PNG or JPEG image as LoadPhoto
+// and LoadImageFolder decode it, with a bound of 2^16 pixels so that inputs
+// stay cheap: whatever decodes is within the bound and in [0,1].
+func FuzzDecodePhoto(f *testing.F) {
+	const maxPixels = 1 << 16
+	img := image.NewNRGBA(image.Rect(0, 0, 6, 4))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	f.Add(bytes.Clone(b.Bytes()), uint8(3))
+	b.Reset()
+	jpeg.Encode(&b, img, nil)
+	f.Add(bytes.Clone(b.Bytes()), uint8(2))
+	b.Reset()
+	png.Encode(&b, image.NewGray(image.Rect(0, 0, 300, 1)))
+	f.Add(bytes.Clone(b.Bytes()), uint8(16))
+	f.Add([]byte("\x89PNG\r\n\x1a\n"), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, side uint8) {
+		p, err := decodePhoto("fuzz.png", bytes.NewReader(data), int(side), maxPixels)
+		if err != nil {
+			if !errors.Is(err, ErrBadImage) {
+				t.Fatalf("error of no documented kind: %v", err)
+			}
+			return
+		}
+		s := p.Shape
+		if s.C != 3 || s.H < 1 || s.W < 1 || s.H*s.W > maxPixels || len(p.Pix) != s.Size() {
+			t.Fatalf("shape %v, %d values", s, len(p.Pix))
+		}
+		if side > 0 && min(s.H, s.W) > int(side) {
+			t.Fatalf("shape %v: shorter side not scaled down to %d", s, side)
+		}
+		for _, v := range p.Pix {
+			if !(v >= 0 && v <= 1) {
+				t.Fatalf("value %v outside [0,1]", v)
+			}
+		}
+		if side == 0 {
+			return
+		}
+		dst := make([]uint8, 3*int(side)*int(side))
+		if err := folderImage(p, int(side), dst); err != nil && !errors.Is(err, ErrBadImage) {
+			t.Fatalf("folder image: %v", err)
 		}
 	})
 }

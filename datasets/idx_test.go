@@ -2,7 +2,10 @@ package datasets_test
 
 import (
 	"errors"
+	"math/rand/v2"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -81,6 +84,15 @@ func TestLoadIDXRejectsBadFiles(t *testing.T) {
 		{"labels not 1-D", good, datatest.IDX([]int{2, 1}, []byte{0, 1}), false, datasets.ErrBadDimensions, "labels", "want 1"},
 		{"label count differs", good, datatest.IDX([]int{3}, []byte{0, 1, 1}), false, datasets.ErrBadDimensions, "labels", "3 labels for the 2 images"},
 		{"label out of range", good, datatest.IDX([]int{2}, []byte{0, 7}), false, datasets.ErrLabelRange, "labels", "label 7 of item 1"},
+		// A plain file must hold what its header claims, checked before
+		// the elements are allocated.
+		{"claim beyond the file", datatest.IDX([]int{1 << 20, 16, 16}, make([]byte, 4)), labels, false, datasets.ErrTruncated, "images", "need 268435456 bytes of elements, file holds 4"},
+		// A gzipped file cannot expand more than 1032-fold.
+		{"claim beyond deflate", datatest.IDX([]int{1 << 20, 16, 16}, make([]byte, 4)), labels, true, datasets.ErrTruncated, "images", "need 268435456 bytes of elements, more than a"},
+		{"2^31 labels, gzipped", good, datatest.IDX([]int{1 << 31}, make([]byte, 1<<16)), true, datasets.ErrBadDimensions, "labels", "claim more than 1073741824 elements"},
+		{"more labels than images", good, datatest.IDX([]int{1 << 16}, make([]byte, 1<<16)), true, datasets.ErrBadDimensions, "labels", "65536 labels for the 2 images"},
+		{"255 dimensions", datatest.IDX(slices.Repeat([]int{1}, 255), []byte{0}), labels, false, datasets.ErrBadDimensions, "images", "images have dimensions [1 1 1 1 1 1 … 1] (255 dimensions), want 3"},
+		{"255 dimensions, a zero", datatest.IDX(append(slices.Repeat([]int{1}, 254), 0), nil), labels, false, datasets.ErrBadDimensions, "images", "dimension 254 is zero in [1 1 1 1 1 1 … 0] (255 dimensions)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -110,5 +122,55 @@ func TestLoadIDXMissingFile(t *testing.T) {
 	_, err := datasets.LoadIDX("toy", filepath.Join(dir, "nope"), filepath.Join(dir, "nope2"), []string{"a"})
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "nope")) {
 		t.Fatalf("error %v should name the missing file", err)
+	}
+}
+
+// allocated returns the bytes f allocates.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// A gzipped label file that claims 2^31 labels fails on its header, before
+// any of its elements are read, whatever its stream holds.
+func TestLoadIDXGzipBombFailsOnTheHeader(t *testing.T) {
+	dir := t.TempDir()
+	ip, lp := writeIDXPair(t, dir, true, datatest.IDX([]int{2, 28, 28}, make([]byte, 2*28*28)), datatest.IDX([]int{1 << 31}, make([]byte, 16<<20)))
+	var err error
+	n := allocated(func() { _, err = datasets.LoadIDX("mnist", ip, lp, datasets.MNISTClasses) })
+	if !errors.Is(err, datasets.ErrBadDimensions) || !strings.HasPrefix(err.Error(), lp+":") || !strings.Contains(err.Error(), "[2147483648] claim more than") {
+		t.Fatalf("error %v, want the label file's count named", err)
+	}
+	// The readers' buffers, the gzip state and the header: nothing like
+	// the 16 MiB of zeros in the stream.
+	if n > 1<<20 {
+		t.Fatalf("allocated %d bytes to reject the header", n)
+	}
+}
+
+// A stream that claims more than it holds costs memory in proportion to
+// what it holds: the array grows as its bytes arrive.
+func TestReadIDXMemoryFollowsTheData(t *testing.T) {
+	const held = 4 << 20
+	data := make([]byte, held)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	// 2^29 claimed; random bytes do not compress, so the file is larger
+	// than the data and deflate's bound does not catch the claim.
+	path := filepath.Join(t.TempDir(), "claim.idx.gz")
+	datatest.WriteFile(t, path, datatest.Gzip(datatest.IDX([]int{1 << 29}, data)))
+	var err error
+	n := allocated(func() { _, err = datasets.OpenIDX(path) })
+	if !errors.Is(err, datasets.ErrTruncated) || !strings.Contains(err.Error(), "need 536870912 bytes of elements, file holds 4194304") {
+		t.Fatalf("error %v, want truncation", err)
+	}
+	// The buffer doubles from 1 MiB up to 8 MiB: 15 MiB in all.
+	if n > 5*held {
+		t.Fatalf("allocated %d bytes for a stream of %d", n, held)
 	}
 }

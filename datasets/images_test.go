@@ -2,7 +2,9 @@ package datasets_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -114,6 +116,26 @@ func TestLoadImageFolderRejectsBadInput(t *testing.T) {
 			return dir
 		}, datasets.ErrBadDimensions, `class folder "empty" holds no PNG or JPEG`},
 		{"no class folders", func(dir string) string { return dir }, datasets.ErrBadDimensions, "no class sub-folders"},
+		{"png header claims 2.5 gigapixels", func(dir string) string {
+			p := filepath.Join(mkdir(t, filepath.Join(dir, "a")), "huge.png")
+			datatest.WriteFile(t, p, pngClaiming(t, 50000, 50000))
+			return p
+		}, datasets.ErrBadImage, "width 50000 × height 50000 is more than 67108864 pixels"},
+		{"jpeg header claims 4 gigapixels", func(dir string) string {
+			p := filepath.Join(mkdir(t, filepath.Join(dir, "a")), "huge.jpg")
+			datatest.WriteFile(t, p, jpegClaiming(t, 65535, 65535))
+			return p
+		}, datasets.ErrBadImage, "width 65535 × height 65535 is more than 67108864 pixels"},
+		{"png header claims no pixels", func(dir string) string {
+			p := filepath.Join(mkdir(t, filepath.Join(dir, "a")), "empty.png")
+			datatest.WriteFile(t, p, pngClaiming(t, 0, 7))
+			return p
+		}, datasets.ErrBadImage, ""},
+		{"narrow image scaled up", func(dir string) string {
+			p := filepath.Join(mkdir(t, filepath.Join(dir, "a")), "line.png")
+			datatest.WriteFile(t, p, encodePNG(t, image.NewGray(image.Rect(0, 0, 1100000, 1))))
+			return p
+		}, datasets.ErrBadImage, "a 1100000×1 image scaled to a shorter side of 8 takes 8800000×8 pixels, more than 67108864"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -124,6 +146,51 @@ func TestLoadImageFolderRejectsBadInput(t *testing.T) {
 				t.Fatalf("error %v, want %v naming %s and saying %q", err, c.wantErr, file, c.wantText)
 			}
 		})
+	}
+}
+
+// pngClaiming is a 1×1 PNG whose header claims w×h pixels.
+func pngClaiming(t *testing.T, w, h uint32) []byte {
+	b := encodePNG(t, image.NewGray(image.Rect(0, 0, 1, 1)))
+	// The IHDR chunk's data follows the 8-byte signature, its length and
+	// type; its CRC covers the type and data.
+	binary.BigEndian.PutUint32(b[16:], w)
+	binary.BigEndian.PutUint32(b[20:], h)
+	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
+	return b
+}
+
+// jpegClaiming is an 8×8 JPEG whose frame header claims w×h pixels.
+func jpegClaiming(t *testing.T, w, h uint16) []byte {
+	b := encodeJPEG(t, image.NewGray(image.Rect(0, 0, 8, 8)))
+	i := bytes.Index(b, []byte{0xff, 0xc0})
+	if i < 0 {
+		t.Fatal("no baseline frame header")
+	}
+	// Marker, length, precision, then height and width.
+	binary.BigEndian.PutUint16(b[i+5:], h)
+	binary.BigEndian.PutUint16(b[i+7:], w)
+	return b
+}
+
+// The size of an image is checked from its header before the decoder
+// allocates the image.
+func TestLoadPhotoChecksSizeBeforeDecoding(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{"huge.png": pngClaiming(t, 50000, 50000), "huge.jpg": jpegClaiming(t, 65535, 65535)} {
+		p := filepath.Join(dir, name)
+		datatest.WriteFile(t, p, data)
+		var err error
+		n := allocatedBytes(func() { _, err = datasets.LoadPhoto(p, 0) })
+		if !errors.Is(err, datasets.ErrBadImage) || !strings.HasPrefix(err.Error(), p+":") || !strings.Contains(err.Error(), "more than 67108864 pixels") {
+			t.Fatalf("%s: error %v", name, err)
+		}
+		if n > 1<<20 {
+			t.Fatalf("%s: allocated %d bytes to reject a %d-byte file", name, n, len(data))
+		}
+	}
+	if _, err := datasets.LoadImageFolder(dir, 10000); err == nil || !strings.Contains(err.Error(), "image size 10000, want 1 to 8192") {
+		t.Fatalf("image size 10000: %v", err)
 	}
 }
 

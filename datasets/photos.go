@@ -5,6 +5,7 @@ import (
 	"image"
 	_ "image/jpeg" // decoders for the photographs and image folders
 	_ "image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -65,20 +66,45 @@ func (p *Photo) Resized(side int) (*Photo, error) {
 	return q, nil
 }
 
+// MaxPhotoPixels bounds the width×height of the images that LoadPhoto (and
+// so LoadPhotos, LoadBackgrounds and LoadImageFolder) decodes: 64 Mi pixels,
+// a 10,000×6,700 photograph, which takes up to about 1 GiB while it is
+// decoded and converted to planes. The size is read from the file's header
+// and checked before the decoder allocates the image.
+const MaxPhotoPixels = 1 << 26
+
 // LoadPhoto decodes a JPEG or PNG file and, when side > 0 and the photo is
-// larger, scales it down so that its shorter side is side pixels.
+// larger, scales it down so that its shorter side is side pixels. An image
+// of more than MaxPhotoPixels pixels is an error.
 func LoadPhoto(path string, side int) (*Photo, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	img, _, err := image.Decode(f)
+	return decodePhoto(path, f, side, MaxPhotoPixels)
+}
+
+// decodePhoto decodes the JPEG or PNG image r, named path, as LoadPhoto
+// does, after checking from its header that it has at most maxPixels pixels.
+func decodePhoto(path string, r io.ReadSeeker, side, maxPixels int) (*Photo, error) {
+	cfg, _, err := image.DecodeConfig(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", path, ErrBadImage, err)
 	}
-	if b := img.Bounds(); b.Dx() == 0 || b.Dy() == 0 {
-		return nil, fmt.Errorf("%s: %w: image has no pixels", path, ErrBadImage)
+	if err := checkImageSize(cfg.Width, cfg.Height, maxPixels); err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", path, ErrBadImage, err)
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	img, _, err := image.Decode(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", path, ErrBadImage, err)
+	}
+	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		// The header was read twice; a decoder must agree with itself.
+		return nil, fmt.Errorf("%s: %w: image decodes to %d×%d pixels, its header says %d×%d", path, ErrBadImage, b.Dx(), b.Dy(), cfg.Width, cfg.Height)
 	}
 	s, pix := Planes(img)
 	base := filepath.Base(path)
@@ -87,6 +113,19 @@ func LoadPhoto(path string, side int) (*Photo, error) {
 		return p.Resized(side)
 	}
 	return p, nil
+}
+
+// checkImageSize checks an image's width and height, as its header gives
+// them: both positive and their product, computed without overflow, at most
+// maxPixels.
+func checkImageSize(w, h, maxPixels int) error {
+	if w <= 0 || h <= 0 {
+		return fmt.Errorf("image has no pixels (width %d, height %d)", w, h)
+	}
+	if w > maxPixels/h {
+		return fmt.Errorf("width %d × height %d is more than %d pixels", w, h, maxPixels)
+	}
+	return nil
 }
 
 // isImageFile reports whether a file name has a PNG or JPEG extension.

@@ -1,12 +1,8 @@
 package datasets
 
 import (
-	"bufio"
-	"compress/gzip"
-	"encoding/binary"
 	"fmt"
 	"image"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -72,7 +68,7 @@ func surveyIDX(name, desc, install string, find func() (string, error)) Source {
 			}
 			if base == im {
 				if len(dims) != 3 {
-					s.Err = fmt.Errorf("%s: %w: dimensions %v, want 3", path, ErrBadDimensions, dims)
+					s.Err = fmt.Errorf("%s: %w: dimensions %s, want 3", path, ErrBadDimensions, formatDims(dims))
 					return s
 				}
 				s.Images += dims[0]
@@ -86,39 +82,15 @@ func surveyIDX(name, desc, install string, find func() (string, error)) Source {
 	return s
 }
 
-// idxHeader reads the dimensions of an IDX file, raw or gzipped.
+// idxHeader reads the dimensions of an IDX file, raw or gzipped, checked
+// as OpenIDX checks them.
 func idxHeader(path string) ([]int, error) {
-	f, err := os.Open(path)
+	s, err := openIDX(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	var r io.Reader = br
-	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w: gzip header: %v", path, ErrCorrupt, err)
-		}
-		defer zr.Close()
-		r = zr
-	}
-	var magic [4]byte
-	if _, err := io.ReadFull(r, magic[:]); err != nil {
-		return nil, readErr(path, err, "magic number")
-	}
-	if magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] == 0 {
-		return nil, fmt.Errorf("%s: %w: % x, want 00 00 08 nn", path, ErrBadMagic, magic)
-	}
-	raw := make([]byte, 4*int(magic[3]))
-	if _, err := io.ReadFull(r, raw); err != nil {
-		return nil, readErr(path, err, "dimension sizes")
-	}
-	dims := make([]int, magic[3])
-	for i := range dims {
-		dims[i] = int(binary.BigEndian.Uint32(raw[4*i:]))
-	}
-	return dims, nil
+	s.close()
+	return s.dims, nil
 }
 
 func surveyBackgrounds() Source {
@@ -150,6 +122,10 @@ func surveyBackgrounds() Source {
 			return s
 		}
 		w, h := cfg.Width, cfg.Height
+		if err := checkImageSize(w, h, MaxPhotoPixels); err != nil {
+			s.Err = fmt.Errorf("%s: %w: %v", p, ErrBadImage, err)
+			return s
+		}
 		if short := min(w, h); short > PhotoSide {
 			scale := float64(PhotoSide) / float64(short)
 			w, h = int(math.Round(float64(w)*scale)), int(math.Round(float64(h)*scale))

@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -40,9 +41,33 @@ func LoadSTL10(dir string, split Split) (*InMemory, error) {
 }
 
 // LoadSTL10Files loads an STL-10 image file and its label file; labelsPath
-// is empty for the unlabelled images.
+// is empty for the unlabelled images. The files' sizes are checked, the
+// images file to hold whole images and the label file one byte for each,
+// before either is read.
 func LoadSTL10Files(imagesPath, labelsPath string) (*InMemory, error) {
-	pix, err := os.ReadFile(imagesPath)
+	imgs, err := openSized(imagesPath)
+	if err != nil {
+		return nil, err
+	}
+	defer imgs.close()
+	n, err := wholeUnits(imagesPath, imgs.size, stl10Image, fmt.Sprintf("%d×%d×3 images", stl10Side, stl10Side))
+	if err != nil {
+		return nil, err
+	}
+	var labs *sizedFile
+	if labelsPath != "" {
+		if labs, err = openSized(labelsPath); err != nil {
+			return nil, err
+		}
+		defer labs.close()
+		if labs.size == 0 {
+			return nil, fmt.Errorf("%s: %w: empty label file", labelsPath, ErrTruncated)
+		}
+		if labs.size != n {
+			return nil, fmt.Errorf("%s: %w: %d labels for the %d images of %s", labelsPath, ErrBadDimensions, labs.size, n, imagesPath)
+		}
+	}
+	pix, err := imgs.readAll()
 	if err != nil {
 		return nil, err
 	}
@@ -50,16 +75,13 @@ func LoadSTL10Files(imagesPath, labelsPath string) (*InMemory, error) {
 		return nil, err
 	}
 	var labels []int
-	if labelsPath != "" {
-		raw, err := os.ReadFile(labelsPath)
+	if labs != nil {
+		raw, err := labs.readAll()
 		if err != nil {
 			return nil, err
 		}
 		if labels, err = decodeSTL10Labels(labelsPath, raw); err != nil {
 			return nil, err
-		}
-		if n := len(pix) / stl10Image; len(labels) != n {
-			return nil, fmt.Errorf("%s: %w: %d labels for the %d images of %s", labelsPath, ErrBadDimensions, len(labels), n, imagesPath)
 		}
 	}
 	return NewInMemory("stl10", Shape{C: 3, H: stl10Side, W: stl10Side}, STL10Classes, pix, labels)
@@ -76,11 +98,8 @@ func decodeSTL10Images(name string, data []byte) error {
 // in place.
 func decodeColumnMajor(name string, data []byte, side int) error {
 	plane := side * side
-	if len(data) == 0 {
-		return fmt.Errorf("%s: %w: empty file, want %d×%d×3-byte images", name, ErrTruncated, side, side)
-	}
-	if r := len(data) % (3 * plane); r != 0 {
-		return fmt.Errorf("%s: %w: %d bytes is %d whole %d×%d×3 images and %d bytes over", name, ErrTruncated, len(data), len(data)/(3*plane), side, side, r)
+	if _, err := wholeUnits(name, int64(len(data)), int64(3*plane), fmt.Sprintf("%d×%d×3 images", side, side)); err != nil {
+		return err
 	}
 	tmp := make([]byte, plane)
 	for off := 0; off < len(data); off += plane {
@@ -93,6 +112,18 @@ func decodeColumnMajor(name string, data []byte, side int) error {
 		}
 	}
 	return nil
+}
+
+// wholeUnits checks that size bytes are a positive whole number of units of
+// unit bytes, which it returns; units names them in errors.
+func wholeUnits(name string, size, unit int64, units string) (int64, error) {
+	if size == 0 {
+		return 0, fmt.Errorf("%s: %w: empty file, want %s", name, ErrTruncated, units)
+	}
+	if r := size % unit; r != 0 {
+		return 0, fmt.Errorf("%s: %w: %d bytes is %d whole %s and %d bytes over", name, ErrTruncated, size, size/unit, units, r)
+	}
+	return size / unit, nil
 }
 
 // decodeSTL10Labels reads labels 1..10 into classes 0..9.
@@ -123,3 +154,48 @@ func findBinaryDir(name, env, install string, files ...string) (string, error) {
 	}
 	return dir, nil
 }
+
+// binaryMaxBytes bounds the size of an STL-10 or CIFAR-10 file, and of the
+// CIFAR-10 files loaded together: 8 GiB, nearly three times the largest,
+// STL-10's 2.8 GB of unlabelled images.
+const binaryMaxBytes = 8 << 30
+
+// sizedFile is an open regular file of at most binaryMaxBytes and its size,
+// so that its size can be checked before it is read.
+type sizedFile struct {
+	path string
+	f    *os.File
+	size int64
+}
+
+func openSized(path string) (*sizedFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w: not a regular file (%v), so its size is unknown", path, ErrBadDimensions, fi.Mode().Type())
+	}
+	if fi.Size() > binaryMaxBytes {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w: %d bytes, more than the %d a file may hold", path, ErrBadDimensions, fi.Size(), int64(binaryMaxBytes))
+	}
+	return &sizedFile{path: path, f: f, size: fi.Size()}, nil
+}
+
+// readAll reads the file's size bytes.
+func (s *sizedFile) readAll() ([]byte, error) {
+	b := make([]byte, s.size)
+	if _, err := io.ReadFull(s.f, b); err != nil {
+		return nil, readErr(s.path, err, fmt.Sprintf("%d bytes its size promised", s.size))
+	}
+	return b, nil
+}
+
+func (s *sizedFile) close() { s.f.Close() }

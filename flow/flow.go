@@ -34,6 +34,15 @@ const (
 	DefaultLogScaleBound = 2.0
 )
 
+// Upper bounds that Config.Validate puts on the size of a flow, far above
+// any flow the experiments use, so that a configuration (such as one read
+// from a file) cannot ask for more memory than a machine has: a flow at both
+// bounds has about 13 million parameters.
+const (
+	MaxBlocks = 256
+	MaxHidden = 4096
+)
+
 // Config describes a learned view generator g: an invertible, pixel-wise
 // (or, with Kernel3x3, nearly pixel-wise) map of a 3-channel image onto a
 // 3-channel image.
@@ -44,10 +53,11 @@ type Config struct {
 	// Kind is VP ("vp", additive couplings, log|det J| = 0) or NVP
 	// ("nvp", affine couplings and learned 1×1 convolutions). Default "vp".
 	Kind string `json:"kind"`
-	// Blocks is the number of coupling blocks. Default 4.
+	// Blocks is the number of coupling blocks, at most MaxBlocks.
+	// Default 4.
 	Blocks int `json:"blocks"`
-	// Hidden is the width of the hidden layer of each coupling network.
-	// Default 16.
+	// Hidden is the width of the hidden layer of each coupling network, at
+	// most MaxHidden. Default 16.
 	Hidden int `json:"hidden"`
 	// Kernel3x3 is "none", "first" or "last": which block, if any, uses 3×3
 	// convolutions (padding 1) instead of 1×1 in its coupling networks, so
@@ -99,11 +109,11 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("flow: kind %q, want %q or %q", c.Kind, VP, NVP)
 	}
-	if c.Blocks < 1 {
-		return fmt.Errorf("flow: %d blocks, want at least 1", c.Blocks)
+	if c.Blocks < 1 || c.Blocks > MaxBlocks {
+		return fmt.Errorf("flow: %d blocks, want 1 to %d", c.Blocks, MaxBlocks)
 	}
-	if c.Hidden < 1 {
-		return fmt.Errorf("flow: hidden width %d, want at least 1", c.Hidden)
+	if c.Hidden < 1 || c.Hidden > MaxHidden {
+		return fmt.Errorf("flow: hidden width %d, want 1 to %d", c.Hidden, MaxHidden)
 	}
 	switch c.Kernel3x3 {
 	case "none", "first", "last":

@@ -1,11 +1,15 @@
 package flow
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,6 +112,9 @@ func TestFlowConfigValidate(t *testing.T) {
 		{Config{Kind: "affine"}, `kind "affine"`},
 		{Config{Blocks: -1}, "-1 blocks"},
 		{Config{Hidden: -3}, "hidden width -3"},
+		{Config{Blocks: MaxBlocks, Hidden: MaxHidden}, ""},
+		{Config{Blocks: MaxBlocks + 1}, "257 blocks, want 1 to 256"},
+		{Config{Hidden: MaxHidden + 1}, "hidden width 4097, want 1 to 4096"},
 		{Config{Kernel3x3: "middle"}, `kernel3x3 "middle"`},
 		{Config{Kind: VP, LogScaleBound: 1}, "log-scale bound 1 given for a \"vp\" flow"},
 		{Config{Kind: NVP, LogScaleBound: -2}, "log-scale bound -2"},
@@ -713,6 +720,177 @@ func TestFlowSaveLoad(t *testing.T) {
 		assert.ErrorContains(t, g.Load(path), c.want)
 		assert.Equal(t, before, g.Params().Snapshot())
 	}
+}
+
+// flowFileBytes encodes f as Flow.Save does, after edit has changed its
+// tensors (in the order of f.Params) and metadata.
+func flowFileBytes(t testing.TB, f *Flow, edit func(ts []nn.NamedTensor, meta map[string]string)) []byte {
+	t.Helper()
+	cfg, err := json.Marshal(f.cfg)
+	require.NoError(t, err)
+	meta := map[string]string{MetaConfig: string(cfg), MetaName: f.name, MetaDtype: f.dtype.String()}
+	var ts []nn.NamedTensor
+	for _, p := range f.Params() {
+		ts = append(ts, nn.NamedTensor{Name: p.Name, Tensor: p.Value.Clone().(*tensor.Dense)})
+	}
+	if edit != nil {
+		edit(ts, meta)
+	}
+	var buf bytes.Buffer
+	require.NoError(t, nn.WriteSafetensors(&buf, ts, meta))
+	return buf.Bytes()
+}
+
+// setFlowElement sets element i of a float32 or float64 tensor.
+func setFlowElement(t *tensor.Dense, i int, v float64) {
+	if t.Dtype() == tensor.Float32 {
+		t.Set(i, float32(v))
+	} else {
+		t.Set(i, v)
+	}
+}
+
+// setFlowConfigField sets one field of the configuration in a flow's
+// metadata.
+func setFlowConfigField(t testing.TB, meta map[string]string, field string, v any) {
+	t.Helper()
+	var c map[string]any
+	require.NoError(t, json.Unmarshal([]byte(meta[MetaConfig]), &c))
+	c[field] = v
+	b, err := json.Marshal(c)
+	require.NoError(t, err)
+	meta[MetaConfig] = string(b)
+}
+
+// The tensors Load expects from a configuration are those New builds.
+func TestFlowTensorShapesMatchNewFlow(t *testing.T) {
+	for _, kind := range []string{VP, NVP} {
+		for _, kernel := range []string{"none", "first", "last"} {
+			for _, blocks := range []int{1, 2, 5} {
+				cfg := Config{Kind: kind, Blocks: blocks, Hidden: 3, Kernel3x3: kernel}.WithDefaults()
+				f := newTestFlow(t, tensor.Float32, cfg, 1)
+				var want []flowTensor
+				for _, p := range f.Params() {
+					want = append(want, flowTensor{p.Name, p.Shape()})
+				}
+				assert.Equal(t, want, slices.Collect(flowTensorShapes("g", cfg)), "%+v", cfg)
+			}
+		}
+	}
+}
+
+// A small file whose configuration asks for a large flow fails before the
+// flow is built, naming the field or the first tensor at fault.
+func TestLoadFlowChecksConfigBeforeBuilding(t *testing.T) {
+	dir := t.TempDir()
+	f := newTestFlow(t, tensor.Float32, Config{}, 3)
+	cases := []struct {
+		name   string
+		fields map[string]any
+		want   string
+	}{
+		{"blocks-over-bound", map[string]any{"blocks": 3000000}, "3000000 blocks, want 1 to 256"},
+		{"hidden-over-bound", map[string]any{"hidden": 300000000}, "hidden width 300000000, want 1 to 4096"},
+		{"blocks-at-bound", map[string]any{"blocks": MaxBlocks}, `missing tensor "g.blocks.4.f.hidden.weight"`},
+		{"hidden-at-bound", map[string]any{"hidden": MaxHidden}, `tensor "g.blocks.0.f.hidden.weight" has shape (16, 2, 1, 1), want (4096, 2, 1, 1)`},
+		{"both-at-bound", map[string]any{"blocks": MaxBlocks, "hidden": MaxHidden, "kind": NVP, "kernel3x3": "first"},
+			`tensor "g.blocks.0.f.hidden.weight" has shape (16, 2, 1, 1), want (4096, 2, 3, 3)`},
+		{"kernel", map[string]any{"kernel3x3": "first"}, `tensor "g.blocks.0.f.hidden.weight" has shape (16, 2, 1, 1), want (16, 2, 3, 3)`},
+	}
+	for _, c := range cases {
+		b := flowFileBytes(t, f, func(_ []nn.NamedTensor, meta map[string]string) {
+			for k, v := range c.fields {
+				setFlowConfigField(t, meta, k, v)
+			}
+		})
+		p := filepath.Join(dir, c.name+".safetensors")
+		require.NoError(t, os.WriteFile(p, b, 0o644))
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := Load(p)
+		runtime.ReadMemStats(&after)
+		if assert.Error(t, err, c.name) {
+			assert.Contains(t, err.Error(), p+": ", c.name)
+			assert.Contains(t, err.Error(), c.want, c.name)
+		}
+		// Reading the file and checking it allocates in proportion to the
+		// file; building the flow the configuration asks for would not.
+		allocated := after.TotalAlloc - before.TotalAlloc
+		assert.Less(t, allocated, uint64(64*len(b)), "%s: %d bytes allocated for a %d-byte file", c.name, allocated, len(b))
+	}
+}
+
+// A flow whose weights are not all finite is rejected, naming the tensor.
+func TestLoadFlowRejectsNonFiniteWeights(t *testing.T) {
+	dir := t.TempDir()
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		f := newTestFlow(t, dt, Config{Kind: NVP, Blocks: 2, Hidden: 3}, 4)
+		for _, c := range []struct {
+			tensor string
+			index  int
+			value  float64
+			want   string
+		}{
+			{"g.blocks.0.f.hidden.weight", 0, math.NaN(), "element 0 is NaN"},
+			{"g.blocks.1.g.shift.bias", 1, math.Inf(1), "element 1 is +Inf"},
+			{"g.mixes.0.log_scale", 2, math.Inf(-1), "element 2 is -Inf"},
+		} {
+			b := flowFileBytes(t, f, func(ts []nn.NamedTensor, _ map[string]string) {
+				for _, nt := range ts {
+					if nt.Name == c.tensor {
+						setFlowElement(nt.Tensor, c.index, c.value)
+					}
+				}
+			})
+			p := filepath.Join(dir, fmt.Sprintf("%v-%s.safetensors", dt, c.tensor))
+			require.NoError(t, os.WriteFile(p, b, 0o644))
+			_, err := Load(p)
+			if assert.Error(t, err, "%v %s", dt, c.tensor) {
+				assert.Contains(t, err.Error(), p+": ")
+				assert.Contains(t, err.Error(), fmt.Sprintf("tensor %q: %s, want a finite value", c.tensor, c.want))
+			}
+			g := newTestFlow(t, dt, Config{Kind: NVP, Blocks: 2, Hidden: 3}, 5)
+			before := g.Params().Snapshot()
+			assert.Error(t, g.Load(p))
+			assert.Equal(t, before, g.Params().Snapshot(), "a failed Load leaves the flow unchanged")
+		}
+	}
+}
+
+// FuzzLoadFlow fuzzes the reading of a saved flow: whatever loads is a flow
+// whose tensors are those of the file.
+func FuzzLoadFlow(f *testing.F) {
+	vp, err := New("g", tensor.Float32, Config{Blocks: 1, Hidden: 2}, rand.New(rand.NewPCG(1, 1)))
+	require.NoError(f, err)
+	nvp, err := New("g", tensor.Float64, Config{Kind: NVP, Blocks: 2, Hidden: 1, Kernel3x3: "first"}, rand.New(rand.NewPCG(2, 1)))
+	require.NoError(f, err)
+	f.Add(flowFileBytes(f, vp, nil))
+	f.Add(flowFileBytes(f, nvp, nil))
+	f.Add(flowFileBytes(f, vp, func(_ []nn.NamedTensor, meta map[string]string) {
+		setFlowConfigField(f, meta, "blocks", 3000000)
+	}))
+	f.Add(flowFileBytes(f, vp, func(ts []nn.NamedTensor, _ map[string]string) {
+		setFlowElement(ts[0].Tensor, 0, math.NaN())
+	}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ts, _, meta, err := nn.ReadSafetensors(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		g, err := flowFromTensors(ts, meta)
+		if err != nil {
+			return
+		}
+		ps := g.Params()
+		if len(ps) != len(ts) {
+			t.Fatalf("flow of %d tensors from a file of %d", len(ps), len(ts))
+		}
+		for _, p := range ps {
+			if !p.Finite() || !p.Shape().Eq(ts[p.Name].Shape()) {
+				t.Fatalf("tensor %q: shape %v, finite %v", p.Name, p.Shape(), p.Finite())
+			}
+		}
+	})
 }
 
 // TestFlowOps checks the two ops the flow adds to gorgonia, the fused

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"iter"
+	"math"
 	"math/rand/v2"
+	"sort"
 	"strings"
 
 	"gorgonia.org/tensor"
@@ -40,32 +43,147 @@ func (f *Flow) Save(path string) error {
 
 // Load reads a flow written by Flow.Save, rebuilding it from the
 // configuration, name and dtype stored in the file. The file must hold
-// exactly the flow's tensors with their shapes: a missing, extra or
-// mis-shaped tensor, or metadata that does not describe a valid flow, is an
-// error that names it.
+// exactly the flow's tensors with their shapes, all finite: a missing, extra,
+// mis-shaped or non-finite tensor, or metadata that does not describe a
+// valid flow, is an error that names it. The tensors are checked against
+// the configuration before the flow is built, so that a small file cannot
+// make Load build a large flow.
 func Load(path string) (*Flow, error) {
 	ts, _, meta, err := nn.LoadSafetensors(path)
 	if err != nil {
 		return nil, fmt.Errorf("flow: loading flow: %w", err)
 	}
-	name, dt, cfg, err := parseFlowMeta(meta)
+	f, err := flowFromTensors(ts, meta)
 	if err != nil {
 		return nil, fmt.Errorf("flow: loading flow %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// flowFromTensors builds the flow that a saved file's tensors and metadata
+// describe.
+func flowFromTensors(ts map[string]*tensor.Dense, meta map[string]string) (*Flow, error) {
+	name, dt, cfg, err := parseFlowMeta(meta)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFlowTensors(flowTensorShapes(name, cfg), ts); err != nil {
+		return nil, err
 	}
 	// The initial weights are overwritten: any seed will do.
 	f, err := New(name, dt, cfg, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
-		return nil, fmt.Errorf("flow: loading flow %s: %w", path, err)
+		return nil, err
 	}
 	if err := f.Params().LoadTensors(ts); err != nil {
-		return nil, fmt.Errorf("flow: loading flow %s: %w", path, err)
+		return nil, err
 	}
 	for _, m := range f.mixes {
 		if err := m.check(); err != nil {
-			return nil, fmt.Errorf("flow: loading flow %s: %w", path, err)
+			return nil, err
 		}
 	}
 	return f, nil
+}
+
+// flowTensor is the name and shape of one of a flow's tensors.
+type flowTensor struct {
+	name  string
+	shape tensor.Shape
+}
+
+// flowTensorShapes yields the tensors of the flow New builds from name
+// and cfg (defaults filled in, valid), in the order of Flow.Params, without
+// building it.
+func flowTensorShapes(name string, cfg Config) iter.Seq[flowTensor] {
+	return func(yield func(flowTensor) bool) {
+		conv := func(prefix string, in, out, k int) bool {
+			return yield(flowTensor{prefix + ".weight", tensor.Shape{out, in, k, k}}) && yield(flowTensor{prefix + ".bias", tensor.Shape{out}})
+		}
+		net := func(prefix string, in, out, k int) bool {
+			return conv(prefix+".hidden", in, cfg.Hidden, k) && conv(prefix+".shift", cfg.Hidden, out, k) &&
+				(cfg.Kind != NVP || conv(prefix+".scale", cfg.Hidden, out, k))
+		}
+		for k := range cfg.Blocks {
+			prefix := fmt.Sprintf("%s.blocks.%d", name, k)
+			if !net(prefix+".f", 2, 1, cfg.kernel(k)) || !net(prefix+".g", 1, 2, cfg.kernel(k)) {
+				return
+			}
+			if cfg.Kind == NVP && k < cfg.Blocks-1 {
+				mix := fmt.Sprintf("%s.mixes.%d", name, k)
+				for _, t := range []flowTensor{
+					{mix + ".lower", tensor.Shape{3, 3}},
+					{mix + ".upper", tensor.Shape{3, 3}},
+					{mix + ".log_scale", tensor.Shape{3}},
+					{mix + ".perm", tensor.Shape{3, 3}},
+					{mix + ".sign", tensor.Shape{3}},
+				} {
+					if !yield(t) {
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
+// checkFlowTensors reports the first tensor of want that ts lacks or holds
+// with another shape, then the first (by name) that ts holds beyond want, in
+// the words of nn.Params.LoadTensors, then the first value of want that is
+// not finite. It stops at the first tensor ts lacks, so that the work and
+// memory it takes are bounded by ts, however large a flow want describes.
+func checkFlowTensors(want iter.Seq[flowTensor], ts map[string]*tensor.Dense) error {
+	var found []string
+	for w := range want {
+		t, ok := ts[w.name]
+		if !ok {
+			return fmt.Errorf("missing tensor %q", w.name)
+		}
+		if !t.Shape().Eq(w.shape) {
+			return fmt.Errorf("tensor %q has shape %v, want %v", w.name, t.Shape(), w.shape)
+		}
+		found = append(found, w.name)
+	}
+	if len(ts) > len(found) {
+		names := make(map[string]bool, len(found))
+		for _, n := range found {
+			names[n] = true
+		}
+		var extra []string
+		for name := range ts {
+			if !names[name] {
+				extra = append(extra, name)
+			}
+		}
+		sort.Strings(extra)
+		return fmt.Errorf("unexpected tensor %q (the model has no parameter of that name)", extra[0])
+	}
+	for _, n := range found {
+		if i, v, ok := firstNonFinite(ts[n]); ok {
+			return fmt.Errorf("tensor %q: element %d is %v, want a finite value", n, i, v)
+		}
+	}
+	return nil
+}
+
+// firstNonFinite returns the index and value of the first NaN or infinite
+// element of t.
+func firstNonFinite(t *tensor.Dense) (int, float64, bool) {
+	switch d := t.Data().(type) {
+	case []float32:
+		for i, v := range d {
+			if x := float64(v); math.IsNaN(x) || math.IsInf(x, 0) {
+				return i, x, true
+			}
+		}
+	case []float64:
+		for i, v := range d {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return i, v, true
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 // Load replaces the flow's parameters by those saved in path. The saved

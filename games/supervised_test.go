@@ -19,7 +19,7 @@ type factorFeed struct {
 	n   int
 }
 
-func (f *factorFeed) Next() ([]float32, []float32, error)   { return nil, nil, nil }
+func (f *factorFeed) Next() ([]float32, []float32, error)     { return nil, nil, nil }
 func (f *factorFeed) NextLabelled() ([]float32, []int, error) { return nil, nil, nil }
 func (f *factorFeed) State() (json.RawMessage, error)         { return json.RawMessage("{}"), nil }
 func (f *factorFeed) Restore(json.RawMessage) error           { return nil }

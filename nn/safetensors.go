@@ -36,9 +36,13 @@ type stEntry struct {
 	Offsets [2]int64 `json:"data_offsets"`
 }
 
-// maxHeader bounds the JSON header so a corrupt length cannot make a reader
-// allocate without limit.
-const maxHeader = 100 << 20
+// maxHeader bounds the JSON header so that a corrupt length cannot make a
+// reader allocate without limit. 16 MiB holds the names, shapes and offsets
+// of a few hundred thousand tensors, far more than any model here has.
+const maxHeader = 16 << 20
+
+// stChunk is how many bytes of tensor data a reader decodes at a time.
+const stChunk = 64 << 10
 
 // WriteSafetensors writes tensors and metadata in safetensors format.
 func WriteSafetensors(w io.Writer, ts []NamedTensor, meta map[string]string) error {
@@ -106,28 +110,60 @@ func stDtype(dt tensor.Dtype) (string, int64, error) {
 }
 
 // ReadSafetensors parses a safetensors stream. It returns the tensors by
-// name, their names in file order and the metadata.
+// name, their names in file order and the metadata. It checks every count
+// and size in the header before it allocates; as it cannot know how long the
+// stream is, it grows each tensor as its data arrives, so that a header that
+// claims more than the stream holds costs no more memory than the stream.
 func ReadSafetensors(r io.Reader) (map[string]*tensor.Dense, []string, map[string]string, error) {
+	return readSafetensors(r, -1)
+}
+
+// stTensor is a header entry, checked.
+type stTensor struct {
+	name       string
+	dtype      string
+	shape      []int
+	count      int64 // elements
+	begin, end int64 // data offsets
+}
+
+// readSafetensors reads a safetensors stream of size bytes, or of unknown
+// size when size < 0. With the size known, the header's sizes are checked
+// against it before anything is allocated.
+func readSafetensors(r io.Reader, size int64) (map[string]*tensor.Dense, []string, map[string]string, error) {
 	var lenBuf [8]byte
 	if _, err := io.ReadFull(r, lenBuf[:]); err != nil {
 		return nil, nil, nil, fmt.Errorf("reading header length: %w", unexpectedEOF(err))
 	}
 	hlen := binary.LittleEndian.Uint64(lenBuf[:])
 	if hlen > maxHeader {
-		return nil, nil, nil, fmt.Errorf("header length %d is implausible (corrupt file?)", hlen)
+		return nil, nil, nil, fmt.Errorf("header length %d is implausible: more than %d bytes (corrupt file?)", hlen, maxHeader)
 	}
-	hb := make([]byte, hlen)
-	if _, err := io.ReadFull(r, hb); err != nil {
+	if size >= 0 && hlen > uint64(size-8) {
+		return nil, nil, nil, fmt.Errorf("header length %d: file is truncated: only %d bytes follow it: %w", hlen, size-8, io.ErrUnexpectedEOF)
+	}
+	hb, err := readUpTo(r, int64(hlen), size >= 0)
+	if err != nil {
 		return nil, nil, nil, fmt.Errorf("reading %d-byte header: %w", hlen, unexpectedEOF(err))
+	}
+	if uint64(len(hb)) < hlen {
+		return nil, nil, nil, fmt.Errorf("reading %d-byte header: %w", hlen, unexpectedEOF(io.EOF))
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(hb, &raw); err != nil {
 		return nil, nil, nil, fmt.Errorf("header is not valid JSON: %w", err)
 	}
 	meta := map[string]string{}
-	entries := map[string]stEntry{}
-	var names []string
-	for k, v := range raw {
+	var tensors []stTensor
+	// In the order of the names, so that of several bad entries the same
+	// one is reported each time.
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := raw[k]
 		if k == "__metadata__" {
 			if err := json.Unmarshal(v, &meta); err != nil {
 				return nil, nil, nil, fmt.Errorf("__metadata__ is not a map of strings: %w", err)
@@ -138,65 +174,164 @@ func ReadSafetensors(r io.Reader) (map[string]*tensor.Dense, []string, map[strin
 		if err := json.Unmarshal(v, &e); err != nil {
 			return nil, nil, nil, fmt.Errorf("tensor %q: bad header entry: %w", k, err)
 		}
-		entries[k] = e
-		names = append(names, k)
+		t, err := checkStEntry(k, e)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		tensors = append(tensors, t)
 	}
-	sort.Slice(names, func(i, j int) bool { return entries[names[i]].Offsets[0] < entries[names[j]].Offsets[0] })
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("reading tensor data: %w", err)
-	}
-	out := make(map[string]*tensor.Dense, len(names))
+	// File order is data order. Every tensor holds data, so two that start
+	// at the same offset overlap; the name breaks the tie so that the error
+	// does not depend on the map's order.
+	sort.Slice(tensors, func(i, j int) bool {
+		a, b := tensors[i], tensors[j]
+		if a.begin != b.begin {
+			return a.begin < b.begin
+		}
+		return a.name < b.name
+	})
+	// The data must be the tensors one after another, with no gap, overlap
+	// or trailing bytes.
 	var next int64
-	for _, name := range names {
-		e := entries[name]
-		var size int64
-		switch e.Dtype {
-		case "F32":
-			size = 4
-		case "F64":
-			size = 8
-		default:
-			return nil, nil, nil, fmt.Errorf("tensor %q: unsupported dtype %q (want F32 or F64)", name, e.Dtype)
-		}
-		count := int64(1)
-		for _, d := range e.Shape {
-			if d < 0 {
-				return nil, nil, nil, fmt.Errorf("tensor %q: negative dimension in shape %v", name, e.Shape)
+	for i, t := range tensors {
+		if t.begin != next {
+			what := "do not start at 0, where the data begins"
+			if i > 0 {
+				prev := tensors[i-1]
+				what = fmt.Sprintf("leave a gap after tensor %q, which ends at %d", prev.name, prev.end)
+				if t.begin < next {
+					what = fmt.Sprintf("overlap tensor %q at [%d, %d)", prev.name, prev.begin, prev.end)
+				}
 			}
-			count *= int64(d)
-			if count > int64(len(data)) {
-				return nil, nil, nil, fmt.Errorf("tensor %q: shape %v is larger than the file", name, e.Shape)
+			return nil, nil, nil, fmt.Errorf("tensor %q: data offsets [%d, %d) %s", t.name, t.begin, t.end, what)
+		}
+		next = t.end
+	}
+	if size >= 0 {
+		avail := size - 8 - int64(hlen)
+		for _, t := range tensors {
+			if t.end > avail {
+				return nil, nil, nil, fmt.Errorf("tensor %q: data offsets [%d, %d) run past the %d data bytes of the file: file is truncated: %w", t.name, t.begin, t.end, avail, io.ErrUnexpectedEOF)
 			}
 		}
-		b, en := e.Offsets[0], e.Offsets[1]
-		if b != next || en < b || en > int64(len(data)) || en-b != count*size {
-			return nil, nil, nil, fmt.Errorf("tensor %q: data offsets [%d, %d) do not fit shape %v of %s in %d data bytes (truncated or corrupt file?)", name, b, en, e.Shape, e.Dtype, len(data))
+		if next != avail {
+			return nil, nil, nil, fmt.Errorf("%d bytes after the last tensor", avail-next)
 		}
-		next = en
-		buf := data[b:en]
-		shape := e.Shape
+	}
+	out := make(map[string]*tensor.Dense, len(tensors))
+	names := make([]string, len(tensors))
+	chunk := make([]byte, stChunk)
+	for i, t := range tensors {
+		v, err := readStData(r, t, size >= 0, chunk)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("tensor %q: data offsets [%d, %d): %w", t.name, t.begin, t.end, unexpectedEOF(err))
+		}
+		shape := t.shape
 		if len(shape) == 0 {
 			shape = []int{1}
 		}
-		if e.Dtype == "F32" {
-			v := make([]float32, count)
-			for i := range v {
-				v[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
-			}
-			out[name] = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
-		} else {
-			v := make([]float64, count)
-			for i := range v {
-				v[i] = math.Float64frombits(binary.LittleEndian.Uint64(buf[8*i:]))
-			}
-			out[name] = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
+		out[t.name] = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
+		names[i] = t.name
+	}
+	if size < 0 {
+		n, err := io.Copy(io.Discard, r)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("reading past the last tensor: %w", err)
+		}
+		if n > 0 {
+			return nil, nil, nil, fmt.Errorf("%d bytes after the last tensor", n)
 		}
 	}
-	if next != int64(len(data)) {
-		return nil, nil, nil, fmt.Errorf("%d bytes after the last tensor", int64(len(data))-next)
-	}
 	return out, names, meta, nil
+}
+
+// checkStEntry checks a header entry: its dtype, its shape, whose element
+// count and byte size are computed without overflow, and that its data
+// offsets span exactly that size.
+func checkStEntry(name string, e stEntry) (stTensor, error) {
+	var elem int64
+	switch e.Dtype {
+	case "F32":
+		elem = 4
+	case "F64":
+		elem = 8
+	default:
+		return stTensor{}, fmt.Errorf("tensor %q: unsupported dtype %q (want F32 or F64)", name, e.Dtype)
+	}
+	// The element count is checked against the largest one whose byte size
+	// fits an int before each product, so that none overflows.
+	limit := int64(math.MaxInt) / elem
+	count := int64(1)
+	for _, d := range e.Shape {
+		if d < 0 {
+			return stTensor{}, fmt.Errorf("tensor %q: negative dimension in shape %v", name, e.Shape)
+		}
+		if d == 0 {
+			// A tensor of this package holds at least one element.
+			return stTensor{}, fmt.Errorf("tensor %q: zero dimension in shape %v (empty tensors are not supported)", name, e.Shape)
+		}
+		if count > limit/int64(d) {
+			return stTensor{}, fmt.Errorf("tensor %q: shape %v has more elements than a %s tensor can hold (%d)", name, e.Shape, e.Dtype, limit)
+		}
+		count *= int64(d)
+	}
+	b, en := e.Offsets[0], e.Offsets[1]
+	if b < 0 || en < b {
+		return stTensor{}, fmt.Errorf("tensor %q: data offsets [%d, %d) are out of order", name, b, en)
+	}
+	if en-b != count*elem {
+		return stTensor{}, fmt.Errorf("tensor %q: data offsets [%d, %d) do not fit shape %v of %s: %d bytes, want %d", name, b, en, e.Shape, e.Dtype, en-b, count*elem)
+	}
+	return stTensor{name: name, dtype: e.Dtype, shape: e.Shape, count: count, begin: b, end: en}, nil
+}
+
+// readUpTo reads n bytes of r, or fewer when r ends first. Unless the
+// source is known to hold them (sized), the buffer grows as the bytes
+// arrive instead of being allocated at once.
+func readUpTo(r io.Reader, n int64, sized bool) ([]byte, error) {
+	if sized {
+		b := make([]byte, n)
+		m, err := io.ReadFull(r, b)
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			err = nil
+		}
+		return b[:m], err
+	}
+	return io.ReadAll(io.LimitReader(r, n))
+}
+
+// readStData reads a tensor's elements. When the source is known to hold
+// them (sized) the slice is allocated at once; otherwise it grows as the data
+// arrives.
+func readStData(r io.Reader, t stTensor, sized bool, chunk []byte) (any, error) {
+	if t.dtype == "F32" {
+		return readElems(r, t.count, 4, sized, chunk, func(b []byte) float32 {
+			return math.Float32frombits(binary.LittleEndian.Uint32(b))
+		})
+	}
+	return readElems(r, t.count, 8, sized, chunk, func(b []byte) float64 {
+		return math.Float64frombits(binary.LittleEndian.Uint64(b))
+	})
+}
+
+func readElems[T float32 | float64](r io.Reader, count int64, size int, sized bool, chunk []byte, decode func([]byte) T) ([]T, error) {
+	per := int64(len(chunk) / size)
+	v := make([]T, 0, min(count, per))
+	if sized {
+		v = make([]T, 0, count)
+	}
+	for rem := count; rem > 0; {
+		n := min(rem, per)
+		b := chunk[:n*int64(size)]
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, err
+		}
+		for i := 0; i < len(b); i += size {
+			v = append(v, decode(b[i:i+size]))
+		}
+		rem -= n
+	}
+	return v, nil
 }
 
 func unexpectedEOF(err error) error {
@@ -218,7 +353,12 @@ func LoadSafetensors(path string) (map[string]*tensor.Dense, []string, map[strin
 		return nil, nil, nil, err
 	}
 	defer f.Close()
-	ts, names, meta, err := ReadSafetensors(bufio.NewReader(f))
+	// The file's size bounds what its header may claim.
+	size := int64(-1)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	ts, names, meta, err := readSafetensors(bufio.NewReader(f), size)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
