@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/learnviews/learnviews/config"
+	"github.com/learnviews/learnviews/registry"
 )
 
 func newProfilesCmd() *cobra.Command {
@@ -62,14 +64,17 @@ func newConfigCmd() *cobra.Command {
 		},
 	}
 	cf.register(cmd)
-	cmd.Flags().BoolVar(&keys, "keys", false, "list every key with its environment variable")
+	cmd.Flags().BoolVar(&keys, "keys", false, "list every key with its environment variable and, where a registry names them, its values")
 	return cmd
 }
 
+// printKeys lists every key with its environment variable and, for the
+// keys a registry names, the registered names.
 func printKeys(out io.Writer) error {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	for _, k := range config.Keys() {
-		fmt.Fprintf(w, "%s\t%s\n", k, config.EnvName(k))
+		names, _ := registry.Names(k)
+		fmt.Fprintf(w, "%s\t%s\t%s\n", k, config.EnvName(k), strings.Join(names, ", "))
 	}
 	return w.Flush()
 }
