@@ -67,10 +67,17 @@ type Views struct {
 type Generator struct {
 	Kind       string `yaml:"kind" mapstructure:"kind"`               // none, or a registered generator: vp, nvp
 	InputSpace string `yaml:"input_space" mapstructure:"input_space"` // colour space g reads: rgb, ydbdr, ...
-	Blocks     int    `yaml:"blocks" mapstructure:"blocks"`
-	Hidden     int    `yaml:"hidden" mapstructure:"hidden"`
-	Kernel3x3  string `yaml:"kernel3x3" mapstructure:"kernel3x3"` // none, first, last
-	Identity   bool   `yaml:"identity" mapstructure:"identity"`   // start as the identity map
+	// Normalize standardises each channel of the input space with the
+	// mean and std of the training images before g (the authors' choice);
+	// the statistics are saved inside generator.safetensors.
+	Normalize   bool   `yaml:"normalize" mapstructure:"normalize"`
+	StatsImages int    `yaml:"stats_images" mapstructure:"stats_images"` // training images the statistics are computed on
+	Blocks      int    `yaml:"blocks" mapstructure:"blocks"`
+	Coupling    string `yaml:"coupling" mapstructure:"coupling"`     // revnet (the authors' RevBlockV2) or rotate
+	Hidden      int    `yaml:"hidden" mapstructure:"hidden"`         // coupling networks' width; 0: their input's (revnet) or 16 (rotate)
+	Activation  string `yaml:"activation" mapstructure:"activation"` // relu or leaky, inside the coupling networks
+	Kernel3x3   string `yaml:"kernel3x3" mapstructure:"kernel3x3"`   // none, first, last
+	Identity    bool   `yaml:"identity" mapstructure:"identity"`     // start as the identity map
 }
 
 // Encoder sizes f1 and f2.
@@ -85,7 +92,10 @@ type Encoder struct {
 type Critic struct {
 	Kind  string  `yaml:"kind" mapstructure:"kind"` // a registered critic: cosine, bilinear
 	Tau   float64 `yaml:"tau" mapstructure:"tau"`
-	Bound string  `yaml:"bound" mapstructure:"bound"` // a registered bound: symmetric, infonce, dv
+	Bound string  `yaml:"bound" mapstructure:"bound"` // a registered bound: symmetric, infonce, dv, membank
+	// The memory-bank bound: negatives per anchor and the banks' momentum.
+	BankK        int     `yaml:"bank_k" mapstructure:"bank_k"`
+	BankMomentum float64 `yaml:"bank_momentum" mapstructure:"bank_momentum"`
 }
 
 // Game is the minimax schedule.
@@ -98,7 +108,13 @@ type Game struct {
 	Steps          int     `yaml:"steps" mapstructure:"steps"`                     // iterations
 	Batch          int     `yaml:"batch" mapstructure:"batch"`
 	LabelledBatch  int     `yaml:"labelled_batch" mapstructure:"labelled_batch"`
-	HeadWidth      int     `yaml:"head_width" mapstructure:"head_width"` // classifier heads c1, c2
+	// Augment is what each of the two crops of an image gets before g in
+	// stage 1 (viewgen augmentation tokens, e.g. "crop=0.2+flip", the
+	// authors' choice): v1 comes from g of one crop, v2 from g of the
+	// other. "" shows g one image, both views from the same pixels.
+	Augment   string `yaml:"augment" mapstructure:"augment"`
+	HeadArch  string `yaml:"head_arch" mapstructure:"head_arch"`   // classifier heads c1, c2: a registered encoder; "" is encoder.arch
+	HeadWidth int    `yaml:"head_width" mapstructure:"head_width"` // their width; 0 is encoder.width
 }
 
 // Optim holds both players' optimiser settings.
@@ -107,11 +123,12 @@ type Optim struct {
 	Beta1       float64   `yaml:"beta1" mapstructure:"beta1"`
 	Beta2       float64   `yaml:"beta2" mapstructure:"beta2"`
 	WeightDecay float64   `yaml:"weight_decay" mapstructure:"weight_decay"`
-	GeneratorLR float64   `yaml:"generator_lr" mapstructure:"generator_lr"` // generator and heads
+	GeneratorLR float64   `yaml:"generator_lr" mapstructure:"generator_lr"` // the generator
+	HeadLR      float64   `yaml:"head_lr" mapstructure:"head_lr"`           // the classifier heads
 	Schedule    string    `yaml:"schedule" mapstructure:"schedule"`         // constant, step, cosine
 	Milestones  []float64 `yaml:"milestones" mapstructure:"milestones"`     // step schedule, fractions of the steps
 	Gamma       float64   `yaml:"gamma" mapstructure:"gamma"`
-	Clip        float64   `yaml:"clip" mapstructure:"clip"`                 // gradient-norm clipping per player; 0 = off
+	Clip        float64   `yaml:"clip" mapstructure:"clip"`                 // gradient-norm clipping of each network (f1, f2, g, c1, c2); 0 = off
 	MaxFailures int       `yaml:"max_failures" mapstructure:"max_failures"` // NaN/Inf recoveries before stopping
 	Backoff     float64   `yaml:"backoff" mapstructure:"backoff"`           // lr factor after a failure
 }
@@ -151,14 +168,14 @@ func Default() Config {
 		Scale:   "default",
 		Data:    Data{Name: "fashion-photos", Size: 32, Labelled: 5000, Workers: 2, Factors: "digit", Frames: 3},
 		Views:   Views{Spec: "ydbdr:0|1,2"},
-		Generator: Generator{Kind: "vp", InputSpace: "rgb", Blocks: 4, Hidden: 16,
-			Kernel3x3: "none", Identity: false},
+		Generator: Generator{Kind: "vp", InputSpace: "rgb", Normalize: true, StatsImages: 2000, Blocks: 4,
+			Coupling: "revnet", Hidden: 0, Activation: "relu", Kernel3x3: "none", Identity: false},
 		Encoder: Encoder{Arch: "convnet", Width: 16, EmbedDim: 128},
-		Critic:  Critic{Kind: "cosine", Tau: 0.07, Bound: "symmetric"},
+		Critic:  Critic{Kind: "cosine", Tau: 0.07, Bound: "symmetric", BankK: 4096, BankMomentum: 0.5},
 		Game: Game{Kind: "semisupervised", InfoW: 1, ClsW: 1, EstimatorSteps: 1, Steps: 1000,
-			Batch: 128, LabelledBatch: 64, HeadWidth: 8},
-		Optim: Optim{LR: 2e-4, Beta1: 0.5, Beta2: 0.999, GeneratorLR: 1e-3, Schedule: "step",
-			Milestones: []float64{0.6, 0.8}, Gamma: 0.2, Clip: 10, MaxFailures: 5, Backoff: 0.5},
+			Batch: 128, LabelledBatch: 64, Augment: "crop=0.2+flip"},
+		Optim: Optim{LR: 2e-4, Beta1: 0.5, Beta2: 0.999, GeneratorLR: 1e-3, HeadLR: 1e-3, Schedule: "step",
+			Milestones: []float64{0.6, 0.8}, Gamma: 0.2, Clip: 0, MaxFailures: 5, Backoff: 0.5},
 		Stage2: Stage2{Enabled: true, Steps: 1000, Batch: 128, Augment: "crop=0.2+flip", LR: 1e-3, Raw: true},
 		Eval:   Eval{ProbeEpochs: 100, ProbeLR: 1e-3, KNNK: 200, TrainImages: 5000, TestImages: 2000},
 		Run:    Run{Dtype: "float32", LogEvery: 10, CheckpointEvery: 200},
@@ -171,19 +188,25 @@ func Default() Config {
 // sets belong to registries (package registry) in the packages that build
 // them; Validate checks them against the registries the program links.
 var (
-	Kernel3x3s = []string{"none", "first", "last"}
-	Schedules  = []string{"constant", "step", "cosine"}
-	Dtypes     = []string{"float32", "float64"}
-	Devices    = []string{"auto", "cpu", "cuda"}
-	Scales     = []string{"default", "small"}
-	Tables     = []string{"", "cmnist", "learned-views"}
+	Kernel3x3s  = []string{"none", "first", "last"}
+	Couplings   = []string{"revnet", "rotate"}
+	Activations = []string{"relu", "leaky"}
+	Schedules   = []string{"constant", "step", "cosine"}
+	Dtypes      = []string{"float32", "float64"}
+	Devices     = []string{"auto", "cpu", "cuda"}
+	Scales      = []string{"default", "small"}
+	Tables      = []string{"", "cmnist", "learned-views"}
 )
 
 // registered is the check of a key whose names a registry owns: the value
 // must be registered (or be one of extra). A registry that the program
 // does not link checks nothing.
-func registered(key, v string, extra ...string) error {
-	names, ok := registry.Names(key)
+func registered(key, v string, extra ...string) error { return registeredAs(key, key, v, extra...) }
+
+// registeredAs checks key's value against the registry of another key
+// (game.head_arch names an encoder, as encoder.arch does).
+func registeredAs(key, registryKey, v string, extra ...string) error {
+	names, ok := registry.Names(registryKey)
 	if !ok || slices.Contains(names, v) || slices.Contains(extra, v) {
 		return nil
 	}
@@ -251,7 +274,10 @@ func (c *Config) Validate() error {
 		registered("generator.kind", c.Generator.Kind, NoGenerator),
 		registered("generator.input_space", c.Generator.InputSpace),
 		positive("generator.blocks", float64(c.Generator.Blocks)),
-		positive("generator.hidden", float64(c.Generator.Hidden)),
+		oneOf("generator.coupling", c.Generator.Coupling, Couplings),
+		nonNeg("generator.hidden", float64(c.Generator.Hidden)),
+		oneOf("generator.activation", c.Generator.Activation, Activations),
+		positive("generator.stats_images", float64(c.Generator.StatsImages)),
 		oneOf("generator.kernel3x3", c.Generator.Kernel3x3, Kernel3x3s),
 		registered("encoder.arch", c.Encoder.Arch),
 		positive("encoder.width", float64(c.Encoder.Width)),
@@ -260,6 +286,8 @@ func (c *Config) Validate() error {
 		registered("critic.kind", c.Critic.Kind),
 		positive("critic.tau", c.Critic.Tau),
 		registered("critic.bound", c.Critic.Bound),
+		positive("critic.bank_k", float64(c.Critic.BankK)),
+		unit("critic.bank_momentum", c.Critic.BankMomentum),
 		registered("game.kind", c.Game.Kind),
 		nonNeg("game.info_w", c.Game.InfoW),
 		nonNeg("game.cls_w", c.Game.ClsW),
@@ -268,12 +296,14 @@ func (c *Config) Validate() error {
 		nonNeg("game.steps", float64(c.Game.Steps)),
 		positive("game.batch", float64(c.Game.Batch-1)), // InfoNCE needs two candidates
 		positive("game.labelled_batch", float64(c.Game.LabelledBatch)),
-		positive("game.head_width", float64(c.Game.HeadWidth)),
+		registeredAs("game.head_arch", "encoder.arch", c.Game.HeadArch, ""),
+		nonNeg("game.head_width", float64(c.Game.HeadWidth)),
 		positive("optim.lr", c.Optim.LR),
 		unit("optim.beta1", c.Optim.Beta1),
 		unit("optim.beta2", c.Optim.Beta2),
 		nonNeg("optim.weight_decay", c.Optim.WeightDecay),
 		positive("optim.generator_lr", c.Optim.GeneratorLR),
+		positive("optim.head_lr", c.Optim.HeadLR),
 		oneOf("optim.schedule", c.Optim.Schedule, Schedules),
 		positive("optim.gamma", c.Optim.Gamma),
 		nonNeg("optim.clip", c.Optim.Clip),

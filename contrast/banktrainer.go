@@ -2,7 +2,6 @@ package contrast
 
 import (
 	"fmt"
-	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -41,12 +40,11 @@ func NewBankTrainer(est *Estimator, opt nn.Optimizer, dt tensor.Dtype, n, h, w, 
 	if est.F2.Head.Dim() != d {
 		return nil, fmt.Errorf("contrast: bank trainer needs equal embedding dims, got %d and %d", d, est.F2.Head.Dim())
 	}
-	rng := rand.New(rand.NewPCG(seed, 0xba4c))
-	b1, err := NewMemoryBank(size, d, momentum, rng)
+	b1, err := NewMemoryBank(size, d, momentum, seed)
 	if err != nil {
 		return nil, err
 	}
-	b2, err := NewMemoryBank(size, d, momentum, rng)
+	b2, err := NewMemoryBank(size, d, momentum, seed+1)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ type Bound struct {
 	Ceiling float64
 
 	loss, mi *nn.Watched
+	bank     *bankInputs // a memory-bank bound's negatives and embeddings
 }
 
 func newBound(g *nn.Graph, loss, mi *G.Node, k int, ceiling float64) *Bound {
@@ -120,11 +121,94 @@ func DonskerVaradhan(g *nn.Graph, scores *G.Node) *Bound {
 // the positives.
 type BoundFunc func(g *nn.Graph, scores *G.Node) *Bound
 
+// BoundSpec is one kind of bound: a function of the critic's in-batch
+// scores, or the memory-bank bound, whose negatives come from banks of
+// earlier embeddings.
+type BoundSpec struct {
+	Scores BoundFunc // nil for the memory-bank bound
+	Bank   bool
+}
+
 // Bounds holds the bounds by the names critic.bound takes.
-var Bounds = registry.New[BoundFunc]("critic.bound")
+var Bounds = registry.New[BoundSpec]("critic.bound")
+
+// MemoryBankBound is the name of the memory-bank bound.
+const MemoryBankBound = "membank"
 
 func init() {
-	Bounds.Register("symmetric", "InfoNCE in both directions, L(1→2) + L(2→1); I_NCE = log N − L/2 (the paper's training loss)", SymmetricInfoNCE)
-	Bounds.Register("infonce", "InfoNCE from v1 to v2 only; I_NCE = log N − L", InfoNCE)
-	Bounds.Register("dv", "Donsker-Varadhan: mean positive score − log mean exp of the negatives; not capped by log N", DonskerVaradhan)
+	Bounds.Register("symmetric", "InfoNCE in both directions, L(1→2) + L(2→1); I_NCE = log N − L/2 (the paper's training loss)", BoundSpec{Scores: SymmetricInfoNCE})
+	Bounds.Register("infonce", "InfoNCE from v1 to v2 only; I_NCE = log N − L", BoundSpec{Scores: InfoNCE})
+	Bounds.Register("dv", "Donsker-Varadhan: mean positive score − log mean exp of the negatives; not capped by log N", BoundSpec{Scores: DonskerVaradhan})
+	Bounds.Register(MemoryBankBound, "CMC's memory bank: each anchor against its positive and K negatives from the other view's bank, both directions; I_NCE = log(K+1) − L/2", BoundSpec{Bank: true})
 }
+
+// bankInputs are the graph inputs and outputs of a memory-bank bound.
+type bankInputs struct {
+	n1, n2 *nn.Input   // negatives for anchors of v1 (from bank 2) and of v2 (from bank 1)
+	z1, z2 *nn.Watched // the batch's embeddings
+	k      int
+	buf    []float32
+}
+
+// bankBound builds the memory-bank bound of embeddings z1, z2 (N×D, unit
+// rows) with k negatives per anchor from banks of dimension D:
+//
+//	L = L(1→2) + L(2→1),   I_NCE = log(K+1) − L/2,
+//
+// each direction BankNCE against the other view's bank.
+func bankBound(g *nn.Graph, z1, z2 *G.Node, k int, tau float64) *Bound {
+	if !g.Ok(z1, z2) {
+		return &Bound{}
+	}
+	d := z1.Shape()[1]
+	in := &bankInputs{n1: g.Input("negatives_for_v1", k, d), n2: g.Input("negatives_for_v2", k, d), k: k,
+		z1: g.Watch(z1), z2: g.Watch(z2)}
+	b12 := BankNCE(g, z1, z2, in.n1.Node(), tau)
+	b21 := BankNCE(g, z2, z1, in.n2.Node(), tau)
+	if !g.Ok() {
+		return &Bound{}
+	}
+	loss := nn.Add(g, b12.Loss, b21.Loss)
+	logK := math.Log(float64(k + 1))
+	b := newBound(g, loss, nn.AddScalar(g, nn.Scale(g, loss, -0.5), logK), k+1, logK)
+	b.bank = in
+	return b
+}
+
+// Prepare draws the negatives of a memory-bank bound from est's banks
+// before a run of its program; other bounds need nothing.
+func (b *Bound) Prepare(est *Estimator) error {
+	if b.bank == nil {
+		return nil
+	}
+	if est.Banks == nil {
+		return fmt.Errorf("contrast: a memory-bank bound needs the estimator's banks")
+	}
+	in := b.bank
+	d := est.Banks.V1.Dim()
+	if len(in.buf) != in.k*d {
+		in.buf = make([]float32, in.k*d)
+	}
+	est.Banks.V2.Sample(in.buf, in.k)
+	if err := in.n1.Set(in.buf); err != nil {
+		return err
+	}
+	est.Banks.V1.Sample(in.buf, in.k)
+	return in.n2.Set(in.buf)
+}
+
+// UpdateBanks moves est's bank entries of the batch's examples (their
+// indices in the data set) towards the embeddings of the last run; a bound
+// without a bank has nothing to update.
+func (b *Bound) UpdateBanks(est *Estimator, indices []int) error {
+	if b.bank == nil {
+		return nil
+	}
+	if err := est.Banks.V1.Update(indices, b.bank.z1.Values()); err != nil {
+		return err
+	}
+	return est.Banks.V2.Update(indices, b.bank.z2.Values())
+}
+
+// HasBank reports whether the bound draws negatives from memory banks.
+func (b *Bound) HasBank() bool { return b.bank != nil }

@@ -167,24 +167,46 @@ func TestBoundBadInput(t *testing.T) {
 }
 
 func TestMemoryBank(t *testing.T) {
-	rng := rand.New(rand.NewPCG(4, 4))
-	b, err := NewMemoryBank(10, 2, 0.5, rng)
+	b, err := NewMemoryBank(10, 2, 0.5, 4)
 	require.NoError(t, err)
 	for i := 0; i < b.Size(); i++ {
 		r := b.Row(i)
 		assert.InDelta(t, 1, float64(r[0]*r[0]+r[1]*r[1]), 1e-6, "rows start as unit vectors")
 	}
-	// Updating row 3 with (1, 0) twice from a known start.
-	copy(b.Row(3), []float32{0, 1})
+	// The first embedding written to row 3 replaces its random start; the
+	// next is mixed in with momentum 0.5.
+	require.NoError(t, b.Update([]int{3}, []float64{0, 1}))
+	assert.InDeltaSlice(t, []float32{0, 1}, b.Row(3), 1e-6)
 	require.NoError(t, b.Update([]int{3}, []float64{1, 0}))
 	r2 := float32(1 / math.Sqrt(2))
 	assert.InDeltaSlice(t, []float32{r2, r2}, b.Row(3), 1e-6)
-	dst := make([]float32, 4*2)
-	idx := b.Sample(dst, 4)
+	// Negatives come from the rows written so far.
+	require.NoError(t, b.Update([]int{7}, []float64{1, 0}))
+	dst := make([]float32, 8*2)
+	idx := b.Sample(dst, 8)
 	for i, k := range idx {
+		assert.Contains(t, []int{3, 7}, k)
 		assert.Equal(t, b.Row(k), dst[2*i:2*i+2])
 	}
+	assert.Equal(t, []int{3, 7}, b.Written())
 	assert.ErrorContains(t, b.Update([]int{10}, []float64{1, 0}), "index 10 outside [0, 10)")
-	_, err = NewMemoryBank(10, 2, 1, rng)
+	_, err = NewMemoryBank(10, 2, 1, 4)
 	assert.ErrorContains(t, err, "momentum")
+	_, err = NewMemoryBank(1<<29, 4, 0.5, 4)
+	assert.ErrorContains(t, err, "at most")
+
+	// A restored bank draws the same negatives and holds the same entries.
+	state, err := b.RandState()
+	require.NoError(t, err)
+	saved := b.Tensor()
+	want := make([]float32, 3*2)
+	wantIdx := b.Sample(want, 3)
+	c, err := NewMemoryBank(10, 2, 0.5, 99)
+	require.NoError(t, err)
+	require.NoError(t, c.Restore(saved, b.Written(), state))
+	got := make([]float32, 3*2)
+	assert.Equal(t, wantIdx, c.Sample(got, 3))
+	assert.Equal(t, want, got)
+	assert.ErrorContains(t, c.Restore(tensor.New(tensor.WithShape(3, 2), tensor.WithBacking(make([]float32, 6))), nil, state), "saved one is (3, 2)")
+	assert.ErrorContains(t, c.Restore(saved, []int{3, 3}, state), "repeated")
 }

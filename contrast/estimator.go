@@ -16,15 +16,34 @@ type EstimatorConfig struct {
 	F1, F2 ModelConfig // f1 sees v1, f2 sees v2; InChannels must match the views
 	Critic string      // a name in Critics: "cosine" (default) or "bilinear"
 	Tau    float64     // cosine critic temperature; default 0.07
-	Bound  string      // a name in Bounds: "symmetric" (default), "infonce" or "dv"
+	Bound  string      // a name in Bounds: "symmetric" (default), "infonce", "dv" or "membank"
+	// Bank sizes the memory banks of the "membank" bound.
+	Bank BankConfig
+}
+
+// BankConfig sizes the memory banks of the memory-bank bound.
+type BankConfig struct {
+	Size     int     // entries: the examples of the data set the batches index
+	K        int     // negatives per anchor (CMC: 4096)
+	Momentum float64 // weight of the old entry in an update (CMC: 0.5)
+	Seed     uint64  // of the banks' initial entries and their draws
+}
+
+// Banks are the memory banks of a memory-bank estimator: the embeddings of
+// v1 (f1's) and of v2 (f2's), one per example.
+type Banks struct {
+	V1, V2 *MemoryBank
 }
 
 // Estimator is f1, f2 and the critic: the player that maximises I_NCE.
 type Estimator struct {
 	F1, F2 *Model
 	Critic Critic
-	bound  BoundFunc
-	cfg    EstimatorConfig
+	// Banks holds the memory banks of the "membank" bound (nil otherwise);
+	// its state is the estimator's as much as its weights are.
+	Banks *Banks
+	bound BoundSpec
+	cfg   EstimatorConfig
 }
 
 // NewEstimator builds the estimator's models, named "f1" and "f2".
@@ -60,14 +79,40 @@ func NewEstimator(dt tensor.Dtype, cfg EstimatorConfig, rng *rand.Rand) (*Estima
 	if err != nil {
 		return nil, fmt.Errorf("contrast: %w", err)
 	}
-	return &Estimator{F1: f1, F2: f2, Critic: c, bound: b, cfg: cfg}, nil
+	e := &Estimator{F1: f1, F2: f2, Critic: c, bound: b, cfg: cfg}
+	if b.Bank {
+		if _, ok := c.(Cosine); !ok {
+			return nil, fmt.Errorf("contrast: the memory-bank bound scores unit embeddings at a temperature: it needs the cosine critic, not %s", critic)
+		}
+		if cfg.Bank.K < 1 {
+			return nil, fmt.Errorf("contrast: the memory-bank bound needs K ≥ 1 negatives, got %d", cfg.Bank.K)
+		}
+		d := f1.Head.Dim()
+		e.Banks = &Banks{}
+		if e.Banks.V1, err = NewMemoryBank(cfg.Bank.Size, d, cfg.Bank.Momentum, cfg.Bank.Seed); err != nil {
+			return nil, err
+		}
+		if e.Banks.V2, err = NewMemoryBank(cfg.Bank.Size, d, cfg.Bank.Momentum, cfg.Bank.Seed+1); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
 // Build adds the bound on views v1 (N, c1, H, W) and v2 (N, c2, H, W) to g.
+// A memory-bank bound needs Prepare before each run of the program and
+// UpdateBanks after the estimator's steps.
 func (e *Estimator) Build(g *nn.Graph, v1, v2 *G.Node) *Bound {
 	_, z1 := e.F1.Embed(g, v1)
 	_, z2 := e.F2.Embed(g, v2)
-	return e.bound(g, e.Critic.Scores(g, z1, z2))
+	if e.bound.Bank {
+		tau := e.Critic.(Cosine).Tau
+		if tau == 0 {
+			tau = DefaultTemperature
+		}
+		return bankBound(g, z1, z2, e.cfg.Bank.K, tau)
+	}
+	return e.bound.Scores(g, e.Critic.Scores(g, z1, z2))
 }
 
 // Params returns f1's, f2's and the critic's parameters.

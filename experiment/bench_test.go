@@ -27,7 +27,7 @@ func BenchmarkViewIteration(b *testing.B) {
 		if _, err := gm.EstimatorStep(i, x, nil); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := gm.GeneratorStep(i, x, nil, nil); err != nil {
+		if _, err := gm.GeneratorStep(i, x, nil, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

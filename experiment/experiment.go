@@ -50,6 +50,7 @@ type Experiment struct {
 	data     *Data
 	views    viewgen.Spec // fixed views
 	gen      Generator    // the learned generator, once stage 1 has run
+	prep     inputPrep    // what the generator reads
 	evals    []rundir.Evaluation
 	unlocked func()
 }

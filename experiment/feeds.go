@@ -29,7 +29,8 @@ type stream struct {
 	ds      datasets.Dataset
 	cfg     datasets.IteratorConfig
 	it      *datasets.Iterator
-	batches int // batches delivered: seeds the augmentations
+	batches int   // batches delivered: seeds the augmentations
+	last    []int // the examples of the last batch
 }
 
 func newStream(ds datasets.Dataset, batch, workers int, seed uint64) (*stream, error) {
@@ -50,8 +51,13 @@ func (s *stream) next() (*datasets.Batch, error) {
 		return nil, err
 	}
 	s.batches++
+	s.last = append(s.last[:0], b.Indices...)
 	return b, nil
 }
+
+// Indices returns the examples of the last batch: the memory-bank rows a
+// game updates (games.IndexedFeed).
+func (s *stream) Indices() []int { return s.last }
 
 type streamState struct {
 	Iterator datasets.IteratorState `json:"iterator"`
@@ -93,20 +99,29 @@ func images(b *datasets.Batch) []chw.Image {
 	return out
 }
 
-// convert writes images converted to space into dst (NCHW).
-func convert(dst []float32, imgs []chw.Image, space viewgen.ColorSpace) error {
-	if space == viewgen.RGB {
-		off := 0
-		for _, im := range imgs {
-			off += copy(dst[off:], im.Pix)
-		}
-		return nil
-	}
+// inputPrep turns RGB images into the generator's input: converted to its
+// colour space and, when stats is set, standardised channel by channel.
+type inputPrep struct {
+	space viewgen.ColorSpace
+	stats *viewgen.Stats
+}
+
+// into writes the prepared images into dst (NCHW).
+func (p inputPrep) into(dst []float32, imgs []chw.Image) error {
 	off := 0
 	for _, im := range imgs {
-		c, err := space.Convert(im)
+		if p.space == viewgen.RGB && p.stats == nil {
+			off += copy(dst[off:], im.Pix)
+			continue
+		}
+		c, err := p.space.Convert(im)
 		if err != nil {
 			return err
+		}
+		if p.stats != nil {
+			if err := p.stats.Normalize(c); err != nil {
+				return err
+			}
 		}
 		off += copy(dst[off:], c.Pix)
 	}
@@ -114,35 +129,79 @@ func convert(dst []float32, imgs []chw.Image, space viewgen.ColorSpace) error {
 }
 
 // imageFeed feeds a view-learning game: unlabelled and labelled RGB batches
-// converted to the generator's input space.
+// prepared as the generator's input. With augmentations (the authors'
+// game) each unlabelled image gives two crops, independently augmented and
+// resized to size×size: the inputs of v1 and of v2; each labelled image
+// gives one. Without, the images go in as they are.
 type imageFeed struct {
 	unl, lab *stream
-	space    viewgen.ColorSpace
-	x, xl    []float32
+	aug      *viewgen.Augmenter // nil: no augmentation
+	prep     inputPrep
+	seed     uint64
+	size     int
+	x, x2    []float32
+	xl       []float32
 }
 
-func newImageFeed(unl, lab datasets.Dataset, batch, lbatch, workers int, seed uint64, space viewgen.ColorSpace) (*imageFeed, error) {
+func newImageFeed(unl, lab datasets.Dataset, batch, lbatch, workers, size int, seed uint64, augs []viewgen.Aug, prep inputPrep) (*imageFeed, error) {
+	f := &imageFeed{prep: prep, seed: seed, size: size}
+	if len(augs) > 0 {
+		var err error
+		if f.aug, err = viewgen.NewAugmenter(augs...); err != nil {
+			return nil, err
+		}
+	}
 	u, err := newStream(unl, batch, workers, seed)
 	if err != nil {
 		return nil, fmt.Errorf("unlabelled images: %w", err)
 	}
-	l, err := newStream(lab, lbatch, workers, seed+100)
+	l, err := newStream(lab, lbatch, workers, seed+offsetLabelledFeed)
 	if err != nil {
 		u.close()
 		return nil, fmt.Errorf("labelled images: %w", err)
 	}
-	s := unl.Shape()
-	return &imageFeed{unl: u, lab: l, space: space, x: make([]float32, batch*s.Size()), xl: make([]float32, lbatch*s.Size())}, nil
+	f.unl, f.lab = u, l
+	n := 3 * size * size
+	f.x, f.xl = make([]float32, batch*n), make([]float32, lbatch*n)
+	if f.aug != nil {
+		f.x2 = make([]float32, batch*n)
+	}
+	return f, nil
 }
 
+// prepared augments imgs with the draw seed (when the feed augments) and
+// prepares them into dst.
+func (f *imageFeed) prepared(dst []float32, imgs []chw.Image, seed uint64) error {
+	if f.aug != nil {
+		var err error
+		if imgs, err = f.aug.ApplyBatch(imgs, f.size, f.size, seed); err != nil {
+			return err
+		}
+	}
+	return f.prep.into(dst, imgs)
+}
+
+// Next returns the unlabelled batch: one input per image, or the two
+// crops' inputs.
 func (f *imageFeed) Next() ([]float32, []float32, error) {
 	b, err := f.unl.next()
 	if err != nil {
 		return nil, nil, err
 	}
 	defer b.Release()
-	return f.x, nil, convert(f.x, images(b), f.space)
+	imgs := images(b)
+	if f.aug == nil {
+		return f.x, nil, f.prep.into(f.x, imgs)
+	}
+	base := f.seed<<20 + 2*uint64(f.unl.batches)
+	if err := f.prepared(f.x, imgs, base); err != nil {
+		return nil, nil, err
+	}
+	return f.x, f.x2, f.prepared(f.x2, imgs, base+1)
 }
+
+// Indices returns the examples of the last unlabelled batch.
+func (f *imageFeed) Indices() []int { return f.unl.Indices() }
 
 func (f *imageFeed) NextLabelled() ([]float32, []int, error) {
 	b, err := f.lab.next()
@@ -151,7 +210,7 @@ func (f *imageFeed) NextLabelled() ([]float32, []int, error) {
 	}
 	defer b.Release()
 	labels := append([]int(nil), b.Labels...)
-	return f.xl, labels, convert(f.xl, images(b), f.space)
+	return f.xl, labels, f.prepared(f.xl, images(b), (f.seed+offsetLabelledFeed)<<20+uint64(f.lab.batches))
 }
 
 func (f *imageFeed) State() (json.RawMessage, error) {
@@ -249,20 +308,22 @@ func (f *pairFeed) NextFactored() ([]float32, []int, []float64, error) {
 }
 
 // generatorFeed feeds stage 2: each image is augmented twice
-// independently, converted to the generator's input space and mapped by the
-// frozen generator; v1 keeps V1 of the first draw, v2 V2 of the second.
+// independently (to size×size), prepared as the generator's input and
+// mapped by the frozen generator; v1 keeps V1 of the first draw, v2 V2 of
+// the second.
 type generatorFeed struct {
 	*stream // its State, Restore and close are the feed's
 	aug     *viewgen.Augmenter
-	space   viewgen.ColorSpace
+	prep    inputPrep
 	gen     Generator
 	split   viewgen.Split
 	seed    uint64
-	in, v   []float32
+	size    int
+	in      []float32
 	v1, v2  []float32
 }
 
-func newGeneratorFeed(ds datasets.Dataset, batch, workers int, seed uint64, augs []viewgen.Aug, space viewgen.ColorSpace, gen Generator, split viewgen.Split) (*generatorFeed, error) {
+func newGeneratorFeed(ds datasets.Dataset, batch, workers, size int, seed uint64, augs []viewgen.Aug, prep inputPrep, gen Generator, split viewgen.Split) (*generatorFeed, error) {
 	aug, err := viewgen.NewAugmenter(augs...)
 	if err != nil {
 		return nil, err
@@ -271,18 +332,17 @@ func newGeneratorFeed(ds datasets.Dataset, batch, workers int, seed uint64, augs
 	if err != nil {
 		return nil, err
 	}
-	sh := ds.Shape()
-	return &generatorFeed{stream: s, aug: aug, space: space, gen: gen, split: split, seed: seed,
-		in: make([]float32, batch*sh.Size())}, nil
+	return &generatorFeed{stream: s, aug: aug, prep: prep, gen: gen, split: split, seed: seed, size: size,
+		in: make([]float32, batch*3*size*size)}, nil
 }
 
-// mapped augments the batch with seed, converts and applies g.
+// mapped augments the batch with seed, prepares it and applies g.
 func (f *generatorFeed) mapped(imgs []chw.Image, h, w int, seed uint64) ([]float32, error) {
 	a, err := f.aug.ApplyBatch(imgs, h, w, seed)
 	if err != nil {
 		return nil, err
 	}
-	if err := convert(f.in, a, f.space); err != nil {
+	if err := f.prep.into(f.in, a); err != nil {
 		return nil, err
 	}
 	return f.gen.Apply(f.in, len(imgs), h, w)
@@ -295,7 +355,7 @@ func (f *generatorFeed) Next() ([]float32, []float32, error) {
 	}
 	defer b.Release()
 	imgs := images(b)
-	h, w := b.Shape.H, b.Shape.W
+	h, w := f.size, f.size
 	base := f.seed<<20 + 2*uint64(f.batches)
 	g1, err := f.mapped(imgs, h, w, base)
 	if err != nil {
@@ -334,7 +394,6 @@ type featureExtractor struct {
 	pipe     *viewgen.Pipeline
 	ex1, ex2 *contrast.Extractor
 	batch    int
-	space    viewgen.ColorSpace
 	paired   bool
 }
 
@@ -348,10 +407,6 @@ func newFeatureExtractor(e *Experiment, est *contrast.Estimator, gen Generator, 
 		fx.paired = true
 	} else if gen == nil {
 		if fx.pipe, err = viewgen.NewPipeline(spec, nil); err != nil {
-			return nil, err
-		}
-	} else {
-		if fx.space, err = viewgen.ParseColorSpace(c.Generator.InputSpace); err != nil {
 			return nil, err
 		}
 	}
@@ -427,7 +482,7 @@ func (fx *featureExtractor) batchFeatures(b *datasets.Batch) ([][]float64, error
 		v1, v2 = b1.Pix, b2.Pix
 	} else {
 		in := make([]float32, len(b.Images))
-		if err := convert(in, imgs, fx.space); err != nil {
+		if err := fx.e.prep.into(in, imgs); err != nil {
 			return nil, err
 		}
 		g, err := fx.gen.Apply(in, len(imgs), h, w)

@@ -32,8 +32,8 @@ var Generators = registry.New[GeneratorFactory]("generator.kind")
 func init() {
 	newFlow := func(kind string) GeneratorFactory {
 		return func(dt tensor.Dtype, c config.Generator, rng *rand.Rand) (Generator, error) {
-			return flow.New("g", dt, flow.Config{Kind: kind, Blocks: c.Blocks, Hidden: c.Hidden,
-				Kernel3x3: c.Kernel3x3, Identity: c.Identity}, rng)
+			return flow.New("g", dt, flow.Config{Kind: kind, Blocks: c.Blocks, Coupling: c.Coupling, Hidden: c.Hidden,
+				Activation: c.Activation, Kernel3x3: c.Kernel3x3, Identity: c.Identity}, rng)
 		}
 	}
 	Generators.Register(flow.VP, "volume-preserving flow of additive couplings (the authors' default)", newFlow(flow.VP))

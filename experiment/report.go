@@ -10,7 +10,6 @@ import (
 
 	"github.com/learnviews/learnviews/plots"
 	"github.com/learnviews/learnviews/rundir"
-	"github.com/learnviews/learnviews/viewgen"
 )
 
 // PaperTable5 is the paper's Table 5 for orientation beside a run's own
@@ -65,7 +64,7 @@ func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
 // colourSpaceFigure draws the learned generator as in the paper's Figure
 // 7: sample test images, g(X)'s channels, the two views, and g over slices
 // of the RGB cube.
-func (e *Experiment) colourSpaceFigure(space viewgen.ColorSpace) error {
+func (e *Experiment) colourSpaceFigure() error {
 	test := e.data.Test
 	n := min(6, test.Len())
 	shape := test.Shape()
@@ -76,17 +75,17 @@ func (e *Experiment) colourSpaceFigure(space viewgen.ColorSpace) error {
 		samples = append(samples, img)
 	}
 	transform := func(rgb []float32, h, w int) ([]float32, error) {
-		in := rgb
-		if space != viewgen.RGB {
-			c, err := space.Convert(chw.Image{C: 3, H: h, W: w, Pix: append([]float32(nil), rgb...)})
-			if err != nil {
-				return nil, err
-			}
-			in = c.Pix
+		in := make([]float32, len(rgb))
+		if err := e.prep.into(in, []chw.Image{{C: 3, H: h, W: w, Pix: rgb}}); err != nil {
+			return nil, err
 		}
 		return e.gen.Apply(in, 1, h, w)
 	}
-	grid, err := plots.ColorSpaceGrid(transform, samples, plots.ColorSpaceOptions{Title: "learned generator g (input " + space.String() + ")"})
+	title := "learned generator g (input " + e.prep.space.String()
+	if e.prep.stats != nil {
+		title += ", standardised"
+	}
+	grid, err := plots.ColorSpaceGrid(transform, samples, plots.ColorSpaceOptions{Title: title + ")"})
 	if err != nil {
 		return err
 	}

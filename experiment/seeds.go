@@ -24,10 +24,12 @@ const (
 	offsetLabelledSplit = 0 // the data.labelled images among them
 	offsetViewLearning  = 0 // stage 1's batches; its graphs use seed and seed+1 (package games)
 	offsetLabelledFeed  = 100
-	offsetStage2        = 2 // stage 2's batches, augmentations and graph
-	offsetFixed         = 3 // fixed-view and supervised stages' batches and graph
-	offsetEvalTrain     = 7 // the labelled images the probe trains on
-	offsetEvalTest      = 8 // the test images it is scored on
+	offsetStage2        = 2  // stage 2's batches, augmentations and graph
+	offsetFixed         = 3  // fixed-view and supervised stages' batches and graph
+	offsetEvalTrain     = 7  // the labelled images the probe trains on
+	offsetEvalTest      = 8  // the test images it is scored on
+	offsetBanks         = 11 // a memory-bank bound's initial entries and negatives (and +1 for v2's)
+	offsetStats         = 12 // the training images the generator's input statistics are computed on
 )
 
 // subsetStream is the PCG stream of the permutations that pick subsets.

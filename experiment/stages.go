@@ -10,9 +10,11 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/learnviews/learnviews/chw"
 	"github.com/learnviews/learnviews/config"
 	"github.com/learnviews/learnviews/contrast"
 	"github.com/learnviews/learnviews/datasets"
+	"github.com/learnviews/learnviews/flow"
 	"github.com/learnviews/learnviews/games"
 	"github.com/learnviews/learnviews/nn"
 	"github.com/learnviews/learnviews/rundir"
@@ -29,25 +31,37 @@ func dtype(c config.Config) tensor.Dtype {
 
 // stage2Augs parses stage2.augment: the augmentations each view of stage 2
 // gets, drawn independently for the two views.
-func stage2Augs(s string) ([]viewgen.Aug, error) {
+func stage2Augs(s string) ([]viewgen.Aug, error) { return augmentations("stage2.augment", s) }
+
+// augmentations parses the augmentation tokens of key (e.g.
+// "crop=0.2+flip"); "" is none.
+func augmentations(key, s string) ([]viewgen.Aug, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
 	spec, err := viewgen.ParseSpec("rgb+" + s)
 	if err != nil {
-		return nil, fmt.Errorf("stage2.augment: %w", err)
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	return spec.Augment, nil
 }
 
 // NewEstimator builds f1 and f2 (on views of c1 and c2 channels) with the
-// critic and bound of c.
-func NewEstimator(c config.Config, rng *rand.Rand, c1, c2 int) (*contrast.Estimator, error) {
+// critic and bound of c; a memory-bank bound gets banks of examples rows,
+// one per example of the data set its batches come from.
+func NewEstimator(c config.Config, rng *rand.Rand, c1, c2, examples int) (*contrast.Estimator, error) {
 	dt := dtype(c)
 	mc := func(in int) contrast.ModelConfig {
 		return contrast.ModelConfig{Arch: c.Encoder.Arch, InChannels: in, Width: c.Encoder.Width, EmbedDim: c.Encoder.EmbedDim, HeadHidden: c.Encoder.HeadHidden}
 	}
-	return contrast.NewEstimator(dt, contrast.EstimatorConfig{F1: mc(c1), F2: mc(c2), Critic: c.Critic.Kind, Tau: c.Critic.Tau, Bound: c.Critic.Bound}, rng)
+	return contrast.NewEstimator(dt, contrast.EstimatorConfig{F1: mc(c1), F2: mc(c2), Critic: c.Critic.Kind, Tau: c.Critic.Tau, Bound: c.Critic.Bound,
+		Bank: contrast.BankConfig{Size: examples, K: c.Critic.BankK, Momentum: c.Critic.BankMomentum, Seed: c.Seed + offsetBanks}}, rng)
+}
+
+// estimatorNets are the networks of an estimator, each a group of its
+// player's optimiser (and clipped on its own).
+func estimatorNets(est *contrast.Estimator, lr float64) []nn.Group {
+	return []nn.Group{{Params: est.F1.Params(), LR: lr}, {Params: est.F2.Params(), LR: lr}, {Params: est.Critic.Params(), LR: lr}}
 }
 
 // schedule is optim's learning-rate schedule over steps iterations.
@@ -59,10 +73,23 @@ func schedule(c config.Optim, steps int) (nn.Schedule, error) {
 	return nn.NewSchedule(c.Schedule, steps, 0, ms, c.Gamma)
 }
 
-// NewPlayer makes a player over ps with Adam at lr and optim's betas,
-// weight decay, schedule, clipping and NaN guard.
-func NewPlayer(c config.Optim, name string, ps nn.Params, lr float64, steps int, sign float64) (*games.Player, error) {
-	opt, err := nn.NewAdam(nn.AdamConfig{LR: lr, Beta1: c.Beta1, Beta2: c.Beta2, WeightDecay: c.WeightDecay}, nn.Group{Params: ps})
+// NewPlayer makes a player over its networks, each a group of one Adam
+// (at the group's learning rate, with optim's betas and weight decay) and
+// clipped on its own (optim.clip), with optim's schedule and NaN guard.
+func NewPlayer(c config.Optim, name string, nets []nn.Group, steps int, sign float64) (*games.Player, error) {
+	var ps nn.Params
+	var groups []nn.Group
+	var clip []nn.Params
+	for _, n := range nets {
+		if len(n.Params) == 0 {
+			continue
+		}
+		n.WeightDecay = c.WeightDecay
+		groups = append(groups, n)
+		ps = append(ps, n.Params...)
+		clip = append(clip, n.Params.Learnable())
+	}
+	opt, err := nn.NewAdam(nn.AdamConfig{LR: groups[0].LR, Beta1: c.Beta1, Beta2: c.Beta2, WeightDecay: c.WeightDecay}, groups...)
 	if err != nil {
 		return nil, err
 	}
@@ -70,15 +97,16 @@ func NewPlayer(c config.Optim, name string, ps nn.Params, lr float64, steps int,
 	if err != nil {
 		return nil, err
 	}
-	return &games.Player{Name: name, Params: ps.Learnable(), Opt: opt, Sched: sched, Sign: sign, Clip: c.Clip,
+	return &games.Player{Name: name, Params: ps.Learnable(), Opt: opt, Sched: sched, Sign: sign, Clip: c.Clip, ClipNets: clip,
 		MaxFailures: c.MaxFailures, Backoff: c.Backoff}, nil
 }
 
 // NewViewGame builds the view-learning game that c describes, on images of
-// classes classes: the generator, the estimator, the heads (if the kind
-// has them) and both players, drawn from rng in that order. It is the one
-// constructor of the game for runs and benchmarks.
-func NewViewGame(c config.Config, classes int, layers nn.Layers, rng *rand.Rand) (*games.ViewGame, Generator, error) {
+// classes classes from a data set of examples images (the memory bank's
+// rows): the generator, the estimator, the heads (if the kind has them) and
+// both players, drawn from rng in that order. It is the one constructor of
+// the game for runs and benchmarks.
+func NewViewGame(c config.Config, classes, examples int, layers nn.Layers, rng *rand.Rand) (*games.ViewGame, Generator, error) {
 	kind, err := games.Kinds.Lookup(c.Game.Kind)
 	if err != nil {
 		return nil, nil, err
@@ -99,7 +127,7 @@ func NewViewGame(c config.Config, classes int, layers nn.Layers, rng *rand.Rand)
 	if err != nil {
 		return nil, nil, err
 	}
-	est, err := NewEstimator(c, rng, len(split.V1), len(split.V2))
+	est, err := NewEstimator(c, rng, len(split.V1), len(split.V2), examples)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -111,25 +139,33 @@ func NewViewGame(c config.Config, classes int, layers nn.Layers, rng *rand.Rand)
 		clsW = 0
 	}
 	var heads *games.Heads
-	genParams := gen.Params()
+	genNets := []nn.Group{{Params: gen.Params(), LR: c.Optim.GeneratorLR}}
 	if kind.Heads {
-		if heads, err = games.NewHeads(dt, len(split.V1), len(split.V2), c.Game.HeadWidth, classes, rng); err != nil {
+		arch, width := c.Game.HeadArch, c.Game.HeadWidth
+		if arch == "" {
+			arch = c.Encoder.Arch
+		}
+		if width == 0 {
+			width = c.Encoder.Width
+		}
+		if heads, err = games.NewHeads(dt, games.HeadsConfig{Arch: arch, Width: width, In1: len(split.V1), In2: len(split.V2), Classes: classes}, rng); err != nil {
 			return nil, nil, err
 		}
-		genParams = append(genParams, heads.Params()...)
+		genNets = append(genNets, nn.Group{Params: heads.C1.Params(), LR: c.Optim.HeadLR}, nn.Group{Params: heads.C2.Params(), LR: c.Optim.HeadLR})
 	}
-	estP, err := NewPlayer(c.Optim, rundir.PlayerEstimator, est.Params(), c.Optim.LR, c.Game.Steps, -1)
+	estP, err := NewPlayer(c.Optim, rundir.PlayerEstimator, estimatorNets(est, c.Optim.LR), c.Game.Steps, -1)
 	if err != nil {
 		return nil, nil, err
 	}
-	genP, err := NewPlayer(c.Optim, rundir.PlayerGenerator, genParams, c.Optim.GeneratorLR, c.Game.Steps, 1)
+	genP, err := NewPlayer(c.Optim, rundir.PlayerGenerator, genNets, c.Game.Steps, 1)
 	if err != nil {
 		return nil, nil, err
 	}
 	gm, err := games.NewViewGame(games.Parts{
 		Settings: games.Settings{Kind: c.Game.Kind, InfoW: infoW, ClsW: clsW, EstimatorSteps: c.Game.EstimatorSteps,
 			WarmupSteps: c.Game.WarmupSteps, Batch: c.Game.Batch, LabelledBatch: c.Game.LabelledBatch, Classes: classes,
-			Channels: 3, Size: c.Data.Size, V1: split.V1, V2: split.V2, Dtype: dt, Seed: c.Seed + offsetViewLearning, Layers: layers},
+			Channels: 3, Size: c.Data.Size, V1: split.V1, V2: split.V2, TwoCrops: strings.TrimSpace(c.Game.Augment) != "",
+			Dtype: dt, Seed: c.Seed + offsetViewLearning, Layers: layers},
 		Generator: gen, Estimator: est, Heads: heads, EstimatorPlayer: estP, GeneratorPlayer: genP})
 	if err != nil {
 		return nil, nil, err
@@ -149,19 +185,28 @@ func viewSplit(c config.Config) (viewgen.Split, error) {
 // learnViews plays the view-learning game and saves the generator.
 func (e *Experiment) learnViews(ctx context.Context, kind games.Kind) error {
 	c := e.cfg
+	if err := e.prepareInput(); err != nil {
+		return err
+	}
+	unl := e.data.Unlabelled
+	if !kind.Info {
+		unl = e.data.Labelled // a generator learned from labels alone sees only the labelled images
+	}
 	rng := rand.New(rand.NewPCG(c.Seed, streamViewLearning))
-	gm, gen, err := NewViewGame(c, e.data.Classes, "", rng)
+	gm, gen, err := NewViewGame(c, e.data.Classes, unl.Len(), "", rng)
 	if err != nil {
 		return err
 	}
 	defer gm.Close()
 	e.gen = gen
-	space, _ := viewgen.ParseColorSpace(c.Generator.InputSpace) // checked by Validate
-	unl := e.data.Unlabelled
-	if !kind.Info {
-		unl = e.data.Labelled // a generator learned from labels alone sees only the labelled images
+	if s, ok := gen.(interface{ SetInput(flow.Input) error }); ok && e.prep.stats != nil {
+		if err := s.SetInput(flow.InputOf(*e.prep.stats)); err != nil {
+			return err
+		}
 	}
-	feed, err := newImageFeed(unl, e.data.Labelled, c.Game.Batch, c.Game.LabelledBatch, c.Data.Workers, c.Seed+offsetViewLearning, space)
+	augs, _ := augmentations("game.augment", c.Game.Augment) // checked by Validate
+	feed, err := newImageFeed(unl, e.data.Labelled, c.Game.Batch, c.Game.LabelledBatch, c.Data.Workers, c.Data.Size,
+		c.Seed+offsetViewLearning, augs, e.prep)
 	if err != nil {
 		return err
 	}
@@ -174,7 +219,39 @@ func (e *Experiment) learnViews(ctx context.Context, kind games.Kind) error {
 		return err
 	}
 	e.logf("%s: generator saved to %s", rundir.StageViewLearning, path)
-	return e.colourSpaceFigure(space)
+	return e.colourSpaceFigure()
+}
+
+// prepareInput sets what the generator reads: generator.input_space and,
+// with generator.normalize, the per-channel statistics of that space over
+// generator.stats_images training images (a seeded sample).
+func (e *Experiment) prepareInput() error {
+	c := e.cfg
+	space, _ := viewgen.ParseColorSpace(c.Generator.InputSpace) // checked by Validate
+	e.prep = inputPrep{space: space}
+	if !c.Generator.Normalize {
+		return nil
+	}
+	train := e.data.Train
+	idx := rand.New(rand.NewPCG(c.Seed+offsetStats, subsetStream)).Perm(train.Len())
+	idx = idx[:min(len(idx), c.Generator.StatsImages)]
+	shape := train.Shape()
+	st, err := viewgen.ComputeStatsSeq(space, func(yield func(chw.Image) bool) {
+		img := chw.New(shape.C, shape.H, shape.W)
+		for _, i := range idx {
+			train.Image(i, img.Pix)
+			if !yield(img) {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("generator.normalize: %w", err)
+	}
+	e.prep.stats = &st
+	e.logf("%s: input %s, mean %.3f %.3f %.3f, std %.3f %.3f %.3f over %d training images", rundir.StageViewLearning, space,
+		st.Mean[0], st.Mean[1], st.Mean[2], st.Std[0], st.Std[1], st.Std[2], len(idx))
+	return nil
 }
 
 // runStage resumes a stage from its checkpoint (or starts it) and plays it
@@ -211,11 +288,11 @@ func (e *Experiment) trainOnGenerator(ctx context.Context) (*contrast.Estimator,
 	c := e.cfg
 	rng := rand.New(rand.NewPCG(c.Seed, streamStage2))
 	split := e.views.Split
-	est, err := NewEstimator(c, rng, len(split.V1), len(split.V2))
+	est, err := NewEstimator(c, rng, len(split.V1), len(split.V2), e.data.Unlabelled.Len())
 	if err != nil {
 		return nil, err
 	}
-	estP, err := NewPlayer(c.Optim, rundir.PlayerEstimator, est.Params(), c.Stage2.LR, c.Stage2.Steps, -1)
+	estP, err := NewPlayer(c.Optim, rundir.PlayerEstimator, estimatorNets(est, c.Stage2.LR), c.Stage2.Steps, -1)
 	if err != nil {
 		return nil, err
 	}
@@ -225,9 +302,8 @@ func (e *Experiment) trainOnGenerator(ctx context.Context) (*contrast.Estimator,
 		return nil, err
 	}
 	defer gm.Close()
-	augs, _ := stage2Augs(c.Stage2.Augment)                     // checked by Validate
-	space, _ := viewgen.ParseColorSpace(c.Generator.InputSpace) // checked by Validate
-	feed, err := newGeneratorFeed(e.data.Unlabelled, c.Stage2.Batch, c.Data.Workers, c.Seed+offsetStage2, augs, space, e.gen, split)
+	augs, _ := stage2Augs(c.Stage2.Augment) // checked by Validate
+	feed, err := newGeneratorFeed(e.data.Unlabelled, c.Stage2.Batch, c.Data.Workers, c.Data.Size, c.Seed+offsetStage2, augs, e.prep, e.gen, split)
 	if err != nil {
 		return nil, err
 	}
@@ -243,11 +319,11 @@ func (e *Experiment) trainFixed(ctx context.Context, stage string, spec viewgen.
 	c := e.cfg
 	rng := rand.New(rand.NewPCG(c.Seed, streamFixed))
 	c1, c2 := e.fixedChannels(spec)
-	est, err := NewEstimator(c, rng, c1, c2)
+	est, err := NewEstimator(c, rng, c1, c2, e.data.Unlabelled.Len())
 	if err != nil {
 		return nil, err
 	}
-	estP, err := NewPlayer(c.Optim, rundir.PlayerEstimator, est.Params(), lr, steps, -1)
+	estP, err := NewPlayer(c.Optim, rundir.PlayerEstimator, estimatorNets(est, lr), steps, -1)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +363,7 @@ func (e *Experiment) trainSupervisedEncoder(ctx context.Context) (*contrast.Esti
 	}
 	rng := rand.New(rand.NewPCG(c.Seed, streamFixed))
 	c1, c2 := e.fixedChannels(e.views)
-	est, err := NewEstimator(c, rng, c1, c2)
+	est, err := NewEstimator(c, rng, c1, c2, p.Len())
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +372,7 @@ func (e *Experiment) trainSupervisedEncoder(ctx context.Context) (*contrast.Esti
 			V1Channels: c1, Dtype: e.dt, Seed: c.Seed + offsetFixed},
 		Estimator: est, Rand: rng,
 		NewPlayer: func(name string, ps nn.Params, sign float64) (*games.Player, error) {
-			return NewPlayer(c.Optim, name, ps, c.Optim.LR, c.Game.Steps, sign)
+			return NewPlayer(c.Optim, name, []nn.Group{{Params: ps, LR: c.Optim.LR}}, c.Game.Steps, sign)
 		}})
 	if err != nil {
 		return nil, err

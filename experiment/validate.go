@@ -21,6 +21,9 @@ func Validate(c config.Config) error {
 	if _, err := stage2Augs(c.Stage2.Augment); err != nil {
 		return &config.ValueError{Key: "stage2.augment", Value: fmt.Sprintf("%q", c.Stage2.Augment), Allowed: err.Error()}
 	}
+	if _, err := augmentations("game.augment", c.Game.Augment); err != nil {
+		return &config.ValueError{Key: "game.augment", Value: fmt.Sprintf("%q", c.Game.Augment), Allowed: err.Error()}
+	}
 	if _, err := viewgen.ParseColorSpace(c.Generator.InputSpace); err != nil {
 		return &config.ValueError{Key: "generator.input_space", Value: fmt.Sprintf("%q", c.Generator.InputSpace), Allowed: err.Error()}
 	}

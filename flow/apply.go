@@ -107,28 +107,39 @@ func (f *Flow) inverse64(y []float64, n, h, w int) []float64 {
 // (forward only; logdet may be nil).
 func (b *flowBlock) apply64(v []float64, n, h, w int, bound float64, inverse bool, logdet []float64) {
 	hw := h * w
-	p1 := flowPlanes64(v, n, hw, b.a)
-	p2 := flowPlanes64(v, n, hw, b.rest[0], b.rest[1])
+	single := flowPlanes64(v, n, hw, b.a)
+	pair := flowPlanes64(v, n, hw, b.rest[0], b.rest[1])
+	p1, p2 := single, pair
+	if b.pairFirst {
+		p1, p2 = pair, single
+	}
 	if !inverse {
-		t1, s1 := b.f.apply64(p2, n, h, w, bound)
+		t1, s1 := b.f.apply64(p2, n, h, w, bound, b.slope)
 		flowCouple64(p1, t1, s1, false)
-		t2, s2 := b.g.apply64(p1, n, h, w, bound)
+		t2, s2 := b.g.apply64(p1, n, h, w, bound, b.slope)
 		flowCouple64(p2, t2, s2, false)
 		if logdet != nil && s1 != nil {
+			// Σ s over the three channels of each pixel: the first half's
+			// and the second's.
 			for i := range n {
 				for p := range hw {
-					logdet[i*hw+p] += s1[i*hw+p] + s2[(2*i)*hw+p] + s2[(2*i+1)*hw+p]
+					for c := range b.n1 {
+						logdet[i*hw+p] += s1[(b.n1*i+c)*hw+p]
+					}
+					for c := range b.n2 {
+						logdet[i*hw+p] += s2[(b.n2*i+c)*hw+p]
+					}
 				}
 			}
 		}
 	} else {
-		t2, s2 := b.g.apply64(p1, n, h, w, bound)
+		t2, s2 := b.g.apply64(p1, n, h, w, bound, b.slope)
 		flowCouple64(p2, t2, s2, true)
-		t1, s1 := b.f.apply64(p2, n, h, w, bound)
+		t1, s1 := b.f.apply64(p2, n, h, w, bound, b.slope)
 		flowCouple64(p1, t1, s1, true)
 	}
-	flowSetPlanes64(v, p1, n, hw, b.a)
-	flowSetPlanes64(v, p2, n, hw, b.rest[0], b.rest[1])
+	flowSetPlanes64(v, single, n, hw, b.a)
+	flowSetPlanes64(v, pair, n, hw, b.rest[0], b.rest[1])
 }
 
 // flowCouple64 replaces x by x ⊙ exp(s) + t, or, when inverse is set, by
@@ -150,13 +161,13 @@ func flowCouple64(x, t, s []float64, inverse bool) {
 
 // apply64 returns the shift t and the bounded log-scale s (nil for VP) for
 // the (n, cin, h, w) input x.
-func (nt *flowNet) apply64(x []float64, n, h, w int, bound float64) (t, s []float64) {
-	hid := flowConv64(x, n, h, w, nt.hidden)
-	for i, v := range hid {
-		if v < 0 {
-			hid[i] = flowLeakySlope * v
-		}
+func (nt *flowNet) apply64(x []float64, n, h, w int, bound, slope float64) (t, s []float64) {
+	if nt.preact {
+		x = append([]float64(nil), x...)
+		flowAct64(x, slope)
 	}
+	hid := flowConv64(x, n, h, w, nt.hidden)
+	flowAct64(hid, slope)
 	t = flowConv64(hid, n, h, w, nt.shift)
 	if nt.scale != nil {
 		s = flowConv64(hid, n, h, w, nt.scale)
@@ -267,5 +278,14 @@ func flowTo32(v []float64) []float32 {
 func flowInto32(dst []float32, v []float64) {
 	for i, x := range v {
 		dst[i] = float32(x)
+	}
+}
+
+// flowAct64 applies the activation of negative slope slope in place.
+func flowAct64(v []float64, slope float64) {
+	for i, x := range v {
+		if x < 0 {
+			v[i] = slope * x
+		}
 	}
 }

@@ -33,8 +33,8 @@ func ExampleNew() {
 	v1, v2 := g.Views(gr, in.Node())
 	fmt.Println(v1.Shape(), v2.Shape(), gr.Err())
 	// Output:
-	// {Kind:nvp Blocks:4 Hidden:16 Kernel3x3:none Identity:true LogScaleBound:2}
-	// 63 tensors, 827 values
+	// {Kind:nvp Blocks:4 Coupling:revnet Hidden:0 Activation:relu Kernel3x3:none Identity:true LogScaleBound:2}
+	// 63 tensors, 187 values
 	// [0.25 0.5 0.75]
 	// (8, 1, 16, 16) (8, 2, 16, 16) <nil>
 }

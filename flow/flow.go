@@ -21,11 +21,30 @@ const (
 	NVP = "nvp"
 )
 
-// flowLeakySlope is the slope of the LeakyReLU inside the coupling networks
-// for negative inputs. Unlike a ReLU it leaves no hidden unit dead over the
-// whole colour range, which a small coupling network started from PyTorch's
-// initialisation would otherwise often have.
-const flowLeakySlope = 0.2
+// Couplings that Config.Coupling names.
+const (
+	// RevNet is the authors' RevBlockV2: the channels split 0 | 1,2 in even
+	// blocks and 0,1 | 2 in odd ones, each coupling network conv → act →
+	// conv with a hidden width equal to its input's (Hidden 0), and the
+	// second network G with an activation before its first convolution.
+	RevNet = "revnet"
+	// Rotate couples the single channel k mod 3 against the other two in
+	// block k, each network conv → act → conv of width Hidden (default 16).
+	Rotate = "rotate"
+)
+
+// Activations that Config.Activation names.
+const (
+	ReLU = "relu"
+	// Leaky is LeakyReLU with slope 0.2 for negative inputs. Unlike a ReLU
+	// it leaves no hidden unit dead over the whole colour range, which a
+	// small coupling network started from PyTorch's initialisation would
+	// otherwise often have.
+	Leaky = "leaky"
+)
+
+// leakySlope is the negative slope of Leaky.
+const leakySlope = 0.2
 
 // Defaults that Config.WithDefaults fills in.
 const (
@@ -56,9 +75,16 @@ type Config struct {
 	// Blocks is the number of coupling blocks, at most MaxBlocks.
 	// Default 4.
 	Blocks int `json:"blocks"`
+	// Coupling is RevNet (the default) or Rotate: how the channels are
+	// split from block to block, and the networks' shapes.
+	Coupling string `json:"coupling"`
 	// Hidden is the width of the hidden layer of each coupling network, at
-	// most MaxHidden. Default 16.
+	// most MaxHidden. 0 means the width of the network's input for RevNet
+	// (the authors' choice: 1 or 2) and DefaultHidden for Rotate.
 	Hidden int `json:"hidden"`
+	// Activation is ReLU or Leaky, inside every coupling network. Default
+	// ReLU for RevNet, Leaky for Rotate.
+	Activation string `json:"activation"`
 	// Kernel3x3 is "none", "first" or "last": which block, if any, uses 3×3
 	// convolutions (padding 1) instead of 1×1 in its coupling networks, so
 	// that g looks at each pixel's neighbours. Default "none".
@@ -81,8 +107,17 @@ func (c Config) WithDefaults() Config {
 	if c.Blocks == 0 {
 		c.Blocks = DefaultBlocks
 	}
-	if c.Hidden == 0 {
+	if c.Coupling == "" {
+		c.Coupling = RevNet
+	}
+	if c.Hidden == 0 && c.Coupling == Rotate {
 		c.Hidden = DefaultHidden
+	}
+	if c.Activation == "" {
+		c.Activation = ReLU
+		if c.Coupling == Rotate {
+			c.Activation = Leaky
+		}
 	}
 	if c.Kernel3x3 == "" {
 		c.Kernel3x3 = "none"
@@ -112,8 +147,22 @@ func (c Config) Validate() error {
 	if c.Blocks < 1 || c.Blocks > MaxBlocks {
 		return fmt.Errorf("flow: %d blocks, want 1 to %d", c.Blocks, MaxBlocks)
 	}
-	if c.Hidden < 1 || c.Hidden > MaxHidden {
-		return fmt.Errorf("flow: hidden width %d, want 1 to %d", c.Hidden, MaxHidden)
+	switch c.Coupling {
+	case RevNet:
+		if c.Hidden < 0 || c.Hidden > MaxHidden {
+			return fmt.Errorf("flow: hidden width %d, want 0 (the input's width) to %d", c.Hidden, MaxHidden)
+		}
+	case Rotate:
+		if c.Hidden < 1 || c.Hidden > MaxHidden {
+			return fmt.Errorf("flow: hidden width %d, want 1 to %d", c.Hidden, MaxHidden)
+		}
+	default:
+		return fmt.Errorf("flow: coupling %q, want %q or %q", c.Coupling, RevNet, Rotate)
+	}
+	switch c.Activation {
+	case ReLU, Leaky:
+	default:
+		return fmt.Errorf("flow: activation %q, want %q or %q", c.Activation, ReLU, Leaky)
 	}
 	switch c.Kernel3x3 {
 	case "none", "first", "last":
@@ -121,6 +170,42 @@ func (c Config) Validate() error {
 		return fmt.Errorf("flow: kernel3x3 %q, want \"none\", \"first\" or \"last\"", c.Kernel3x3)
 	}
 	return nil
+}
+
+// slope is the negative slope of the coupling networks' activation.
+func (c Config) slope() float64 {
+	if c.Activation == Leaky {
+		return leakySlope
+	}
+	return 0
+}
+
+// blockLayout is how block k splits the channels and sizes its networks:
+// the first half x1 (updated first, from x2) and the second half x2; one
+// of them is the single channel a, the other the pair rest.
+type blockLayout struct {
+	a         int
+	rest      [2]int
+	pairFirst bool // x1 is the pair
+	n1, n2    int  // channels of x1 and x2
+	hf, hg    int  // hidden widths of F (x2 → x1) and G (y1 → x2)
+	preact    bool // G starts with the activation
+}
+
+// layout returns block k's layout (defaults filled in).
+func (c Config) layout(k int) blockLayout {
+	l := blockLayout{a: k % 3, rest: [2]int{(k + 1) % 3, (k + 2) % 3}, n1: 1, n2: 2}
+	if c.Coupling == RevNet {
+		l.a, l.rest, l.preact = 0, [2]int{1, 2}, true
+		if k%2 == 1 {
+			l.a, l.rest, l.pairFirst, l.n1, l.n2 = 2, [2]int{0, 1}, true, 2, 1
+		}
+	}
+	l.hf, l.hg = c.Hidden, c.Hidden
+	if c.Hidden == 0 {
+		l.hf, l.hg = l.n2, l.n1
+	}
+	return l
 }
 
 // kernel returns the convolution size of block k.
@@ -135,10 +220,12 @@ func (c Config) kernel(k int) int {
 // invertible map of (N, 3, H, W) images whose output is split into the views
 // v1 = g(x)_0 (channel 0) and v2 = g(x)_{1:2} (channels 1 and 2).
 //
-// Block k (k = 0, 1, ...) couples the single channel a = k mod 3 against the
-// pair b = (k+1) mod 3, c = (k+2) mod 3, so that the roles of the channels
-// rotate from block to block while each channel stays in its place. With
-// x1 = x_a and x2 = (x_b, x_c), a VP block computes
+// Each block splits the channels into a first half x1 and a second half x2,
+// one the single channel a and the other a pair; each channel stays in its
+// place. With the RevNet coupling (the authors' RevBlockV2) even blocks
+// take x1 = x_0, x2 = (x_1, x_2) and odd blocks x1 = (x_0, x_1), x2 = x_2;
+// with the Rotate coupling block k takes x1 = x_a with a = k mod 3 and
+// x2 = (x_{a+1}, x_{a+2}) (mod 3). A VP block computes
 //
 //	y1 = x1 + F(x2)
 //	y2 = x2 + G(y1)
@@ -161,8 +248,10 @@ func (c Config) kernel(k int) int {
 // triangular and sign a fixed vector of ±1; it adds Σ logs to each pixel's
 // log|det J|.
 //
-// Each coupling network (F, G, s and t) is conv → LeakyReLU(0.2) → conv with
-// biases; s and t of the same half share the hidden layer. Its convolutions
+// Each coupling network (F, G, s and t) is conv → act → conv with biases,
+// act a ReLU or a LeakyReLU(0.2) (Config.Activation); with the RevNet
+// coupling G starts with act too, G(y1) = conv(act(conv(act(y1)))), as the
+// authors' G does. s and t of the same half share the hidden layer. Its convolutions
 // are 1×1, which makes g pixel-wise, except in the block that
 // Config.Kernel3x3 picks, whose convolutions are 3×3 with zero padding 1.
 // Such a block is still exactly invertible (each half is computed from the
@@ -178,20 +267,23 @@ type Flow struct {
 	cfg    Config
 	blocks []*flowBlock
 	mixes  []*flowMix // NVP: mixes[k] sits between blocks k and k+1
+	input  *Input     // what it reads, when known
 }
 
 // flowBlock is one coupling block.
 type flowBlock struct {
-	a    int    // the single channel x1
-	rest [2]int // the pair x2
-	f    *flowNet
-	g    *flowNet
+	blockLayout
+	slope float64
+	f     *flowNet // x1 += F(x2)
+	g     *flowNet // x2 += G(y1)
 }
 
-// flowNet is one coupling network: hidden = LeakyReLU(conv(x)), then the
-// shift t = conv(hidden) and, for NVP, the raw log-scale r = conv(hidden).
+// flowNet is one coupling network: hidden = act(conv(x)) (x itself first
+// through act when preact is set), then the shift t = conv(hidden) and,
+// for NVP, the raw log-scale r = conv(hidden).
 type flowNet struct {
 	hidden, shift, scale *nn.Conv2d // scale is nil for VP
+	preact               bool
 }
 
 // New returns a flow whose parameters are named name+".blocks.<k>.f…",
@@ -211,12 +303,13 @@ func New(name string, dt tensor.Dtype, cfg Config, rng *rand.Rand) (*Flow, error
 	f := &Flow{name: name, dtype: dt, cfg: cfg}
 	nvp := cfg.Kind == NVP
 	for k := range cfg.Blocks {
-		a := k % 3
-		b := &flowBlock{a: a, rest: [2]int{(a + 1) % 3, (a + 2) % 3}}
+		l := cfg.layout(k)
+		b := &flowBlock{blockLayout: l, slope: cfg.slope()}
 		prefix := fmt.Sprintf("%s.blocks.%d", name, k)
 		ks := cfg.kernel(k)
-		b.f = newFlowNet(prefix+".f", dt, 2, 1, cfg.Hidden, ks, nvp, cfg.Identity, rng)
-		b.g = newFlowNet(prefix+".g", dt, 1, 2, cfg.Hidden, ks, nvp, cfg.Identity, rng)
+		b.f = newFlowNet(prefix+".f", dt, l.n2, l.n1, l.hf, ks, nvp, cfg.Identity, rng)
+		b.g = newFlowNet(prefix+".g", dt, l.n1, l.n2, l.hg, ks, nvp, cfg.Identity, rng)
+		b.g.preact = l.preact
 		f.blocks = append(f.blocks, b)
 		if nvp && k < cfg.Blocks-1 {
 			m, err := newFlowMix(fmt.Sprintf("%s.mixes.%d", name, k), dt, cfg.Identity, rng)
@@ -366,20 +459,34 @@ func flowAccumulate(g *nn.Graph, acc, v *G.Node) *G.Node {
 // forward applies the block to the (N, 3, H, W) tensor x; for NVP it also
 // returns Σ s1 + Σ s2 per pixel, of shape (N, H, W).
 func (b *flowBlock) forward(g *nn.Graph, x *G.Node, bound float64) (y, logdet *G.Node) {
-	x1 := nn.SelectChannels(g, x, []int{b.a})
-	x2 := nn.SelectChannels(g, x, b.rest[:])
+	single := nn.SelectChannels(g, x, []int{b.a})
+	pair := nn.SelectChannels(g, x, b.rest[:])
+	x1, x2 := single, pair
+	if b.pairFirst {
+		x1, x2 = pair, single
+	}
+	merge := func(y1, y2 *G.Node) *G.Node {
+		if b.pairFirst {
+			return flowMerge(g, y2, y1, b.a, b.rest)
+		}
+		return flowMerge(g, y1, y2, b.a, b.rest)
+	}
 	if b.f.pointwise() && b.g.pointwise() && g.Layers() == nn.LayersFused {
 		// An additive coupling of 1×1 networks: each half is one fused op,
 		// network and addition together.
-		y1 := nn.PointwiseMLP(g, x2, x1, b.f.hidden, b.f.shift, flowLeakySlope)
-		y2 := nn.PointwiseMLP(g, y1, x2, b.g.hidden, b.g.shift, flowLeakySlope)
-		return flowMerge(g, y1, y2, b.a, b.rest), nil
+		y1 := nn.PointwiseMLP(g, x2, x1, b.f.hidden, b.f.shift, b.slope)
+		in := y1
+		if b.g.preact {
+			in = flowLeakyReLU(g, y1, b.slope)
+		}
+		y2 := nn.PointwiseMLP(g, in, x2, b.g.hidden, b.g.shift, b.slope)
+		return merge(y1, y2), nil
 	}
-	t1, s1 := b.f.forward(g, x2, bound)
+	t1, s1 := b.f.forward(g, x2, bound, b.slope)
 	y1 := flowCouple(g, x1, t1, s1)
-	t2, s2 := b.g.forward(g, y1, bound)
+	t2, s2 := b.g.forward(g, y1, bound, b.slope)
 	y2 := flowCouple(g, x2, t2, s2)
-	y = flowMerge(g, y1, y2, b.a, b.rest)
+	y = merge(y1, y2)
 	if s1 != nil {
 		logdet = nn.Add(g, nn.SumAxis(g, s1, 1), nn.SumAxis(g, s2, 1))
 	}
@@ -392,8 +499,11 @@ func (n *flowNet) pointwise() bool { return n.scale == nil && n.hidden.K == 1 &&
 
 // forward returns the shift t and, for NVP, the bounded log-scale
 // s = B·tanh(r/B).
-func (n *flowNet) forward(g *nn.Graph, x *G.Node, bound float64) (t, s *G.Node) {
-	h := flowLeakyReLU(g, n.hidden.Forward(g, x), flowLeakySlope)
+func (n *flowNet) forward(g *nn.Graph, x *G.Node, bound, slope float64) (t, s *G.Node) {
+	if n.preact {
+		x = flowLeakyReLU(g, x, slope)
+	}
+	h := flowLeakyReLU(g, n.hidden.Forward(g, x), slope)
 	t = n.shift.Forward(g, h)
 	if n.scale != nil {
 		s = nn.Scale(g, nn.Tanh(g, nn.Scale(g, n.scale.Forward(g, h), 1/bound)), bound)

@@ -18,24 +18,32 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/learnviews/learnviews/chw"
 	"github.com/learnviews/learnviews/nn"
+	"github.com/learnviews/learnviews/viewgen"
 )
 
 // flowCase is one flow configuration under test.
 type flowCase struct {
-	kind, kernel string
+	kind, kernel, coupling string
 }
 
-func (c flowCase) String() string { return c.kind + "/" + c.kernel }
+func (c flowCase) String() string { return c.kind + "/" + c.kernel + "/" + c.coupling }
 
 func (c flowCase) config() Config {
-	return Config{Kind: c.kind, Blocks: 4, Hidden: 6, Kernel3x3: c.kernel}
+	hidden := 6
+	if c.coupling == RevNet {
+		hidden = 0 // the authors' widths: 1 and 2
+	}
+	return Config{Kind: c.kind, Blocks: 4, Hidden: hidden, Kernel3x3: c.kernel, Coupling: c.coupling}
 }
 
-// flowCases covers both kinds with 1×1 blocks only and with a 3×3 block.
+// flowCases covers both kinds and both couplings, with 1×1 blocks only and
+// with a 3×3 block.
 var flowCases = []flowCase{
-	{VP, "none"}, {VP, "first"}, {VP, "last"},
-	{NVP, "none"}, {NVP, "first"}, {NVP, "last"},
+	{VP, "none", Rotate}, {VP, "first", Rotate}, {VP, "last", Rotate},
+	{NVP, "none", Rotate}, {NVP, "first", Rotate}, {NVP, "last", Rotate},
+	{VP, "none", RevNet}, {VP, "last", RevNet}, {NVP, "first", RevNet},
 }
 
 func newTestFlow(t *testing.T, dt tensor.Dtype, cfg Config, seed uint64) *Flow {
@@ -107,19 +115,24 @@ func TestFlowConfigValidate(t *testing.T) {
 		cfg  Config
 		want string // "" for a valid config
 	}{
+		{Config{Coupling: Rotate}, ""},
+		{Config{Coupling: Rotate, Kind: NVP, Blocks: 1, Hidden: 1, Kernel3x3: "last", LogScaleBound: 0.5}, ""},
+		{Config{Coupling: Rotate, Kind: "affine"}, `kind "affine"`},
+		{Config{Coupling: Rotate, Blocks: -1}, "-1 blocks"},
+		{Config{Coupling: Rotate, Hidden: -3}, "hidden width -3"},
+		{Config{Coupling: Rotate, Blocks: MaxBlocks, Hidden: MaxHidden}, ""},
+		{Config{Coupling: Rotate, Blocks: MaxBlocks + 1}, "257 blocks, want 1 to 256"},
+		{Config{Coupling: Rotate, Hidden: MaxHidden + 1}, "hidden width 4097, want 1 to 4096"},
+		{Config{Coupling: Rotate, Kernel3x3: "middle"}, `kernel3x3 "middle"`},
+		{Config{Coupling: Rotate, Kind: VP, LogScaleBound: 1}, "log-scale bound 1 given for a \"vp\" flow"},
+		{Config{Coupling: Rotate, Kind: NVP, LogScaleBound: -2}, "log-scale bound -2"},
+		{Config{Coupling: Rotate, Kind: NVP, LogScaleBound: math.NaN()}, "log-scale bound NaN"},
+		{Config{Coupling: Rotate, Kind: NVP, LogScaleBound: math.Inf(1)}, "log-scale bound +Inf"},
 		{Config{}, ""},
-		{Config{Kind: NVP, Blocks: 1, Hidden: 1, Kernel3x3: "last", LogScaleBound: 0.5}, ""},
-		{Config{Kind: "affine"}, `kind "affine"`},
-		{Config{Blocks: -1}, "-1 blocks"},
-		{Config{Hidden: -3}, "hidden width -3"},
-		{Config{Blocks: MaxBlocks, Hidden: MaxHidden}, ""},
-		{Config{Blocks: MaxBlocks + 1}, "257 blocks, want 1 to 256"},
-		{Config{Hidden: MaxHidden + 1}, "hidden width 4097, want 1 to 4096"},
-		{Config{Kernel3x3: "middle"}, `kernel3x3 "middle"`},
-		{Config{Kind: VP, LogScaleBound: 1}, "log-scale bound 1 given for a \"vp\" flow"},
-		{Config{Kind: NVP, LogScaleBound: -2}, "log-scale bound -2"},
-		{Config{Kind: NVP, LogScaleBound: math.NaN()}, "log-scale bound NaN"},
-		{Config{Kind: NVP, LogScaleBound: math.Inf(1)}, "log-scale bound +Inf"},
+		{Config{Hidden: 0}, ""},
+		{Config{Hidden: -1}, "hidden width -1, want 0 (the input's width) to 4096"},
+		{Config{Coupling: "glow"}, `coupling "glow"`},
+		{Config{Activation: "tanh"}, `activation "tanh"`},
 	}
 	for _, c := range cases {
 		err := c.cfg.Validate()
@@ -131,22 +144,23 @@ func TestFlowConfigValidate(t *testing.T) {
 			assert.Contains(t, err.Error(), c.want)
 		}
 	}
-	assert.Equal(t, Config{Kind: VP, Blocks: 4, Hidden: 16, Kernel3x3: "none"}, Config{}.WithDefaults())
-	assert.Equal(t, Config{Kind: NVP, Blocks: 4, Hidden: 16, Kernel3x3: "none", LogScaleBound: 2}, Config{Kind: NVP}.WithDefaults())
+	assert.Equal(t, Config{Coupling: Rotate, Kind: VP, Blocks: 4, Hidden: 16, Activation: Leaky, Kernel3x3: "none"}, Config{Coupling: Rotate}.WithDefaults())
+	assert.Equal(t, Config{Coupling: Rotate, Kind: NVP, Blocks: 4, Hidden: 16, Activation: Leaky, Kernel3x3: "none", LogScaleBound: 2}, Config{Coupling: Rotate, Kind: NVP}.WithDefaults())
+	assert.Equal(t, Config{Coupling: RevNet, Kind: VP, Blocks: 4, Hidden: 0, Activation: ReLU, Kernel3x3: "none"}, Config{}.WithDefaults(), "the authors' flow by default")
 }
 
 func TestNewFlowRejects(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	_, err := New("g", tensor.Int, Config{}, rng)
+	_, err := New("g", tensor.Int, Config{Coupling: Rotate}, rng)
 	assert.ErrorContains(t, err, "dtype int")
-	_, err = New("g", tensor.Float32, Config{}, nil)
+	_, err = New("g", tensor.Float32, Config{Coupling: Rotate}, nil)
 	assert.ErrorContains(t, err, "nil random source")
-	_, err = New("g", tensor.Float32, Config{Blocks: -2}, rng)
+	_, err = New("g", tensor.Float32, Config{Coupling: Rotate, Blocks: -2}, rng)
 	assert.ErrorContains(t, err, "-2 blocks")
 }
 
 func TestFlowParams(t *testing.T) {
-	vp := newTestFlow(t, tensor.Float32, Config{Blocks: 2, Hidden: 5, Kernel3x3: "last"}, 1)
+	vp := newTestFlow(t, tensor.Float32, Config{Coupling: Rotate, Blocks: 2, Hidden: 5, Kernel3x3: "last"}, 1)
 	shapes := map[string]tensor.Shape{}
 	for _, p := range vp.Params() {
 		shapes[p.Name] = p.Shape()
@@ -163,7 +177,7 @@ func TestFlowParams(t *testing.T) {
 	}, shapes)
 	assert.Len(t, vp.Params().Learnable(), len(vp.Params()), "a VP flow has no buffers")
 
-	nvp := newTestFlow(t, tensor.Float64, Config{Kind: NVP, Blocks: 3, Hidden: 4}, 1)
+	nvp := newTestFlow(t, tensor.Float64, Config{Coupling: Rotate, Kind: NVP, Blocks: 3, Hidden: 4}, 1)
 	ps := nvp.Params()
 	require.NoError(t, ps.Check())
 	// 3 blocks × 2 nets × 3 convolutions × (weight, bias) + 2 mixes × 5.
@@ -206,7 +220,7 @@ func TestFlowIdentityInit(t *testing.T) {
 		}
 	}
 	// Away from the identity the same flows are not the identity.
-	f := newTestFlow(t, tensor.Float64, Config{Kind: NVP, Identity: true}, 2)
+	f := newTestFlow(t, tensor.Float64, Config{Coupling: Rotate, Kind: NVP, Identity: true}, 2)
 	flowPerturb(f, 3, 0.1)
 	y, err := f.Apply(x, n, h, w)
 	require.NoError(t, err)
@@ -383,17 +397,27 @@ func TestFlowGradients(t *testing.T) {
 		flowCase
 		identity bool
 	}{
-		{flowCase{VP, "none"}, false},
-		{flowCase{VP, "first"}, false},
-		{flowCase{VP, "none"}, true},
-		{flowCase{NVP, "none"}, false},
-		{flowCase{NVP, "last"}, false},
-		{flowCase{NVP, "none"}, true},
+		{flowCase{VP, "none", Rotate}, false},
+		{flowCase{VP, "first", Rotate}, false},
+		{flowCase{VP, "none", Rotate}, true},
+		{flowCase{NVP, "none", Rotate}, false},
+		{flowCase{NVP, "last", Rotate}, false},
+		{flowCase{NVP, "none", Rotate}, true},
+		{flowCase{VP, "none", RevNet}, false},
+		{flowCase{VP, "first", RevNet}, false},
+		{flowCase{NVP, "none", RevNet}, false},
 	}
 	n, h, w := 2, 3, 3
 	for _, c := range cases {
 		cfg := c.config()
-		cfg.Blocks, cfg.Hidden, cfg.Identity = 2, 2, c.identity
+		cfg.Blocks, cfg.Identity = 2, c.identity
+		if c.coupling == Rotate {
+			cfg.Hidden = 2
+		} else {
+			// A ReLU unit of a one-wide network can be dead over the few
+			// test pixels; the leaky slope keeps every parameter reached.
+			cfg.Activation = Leaky
+		}
 		f := newTestFlow(t, tensor.Float64, cfg, 8)
 		if !c.identity {
 			flowPerturb(f, 9, 0.2)
@@ -456,7 +480,7 @@ func flowWeightedSum(g *nn.Graph, rng *rand.Rand, x *G.Node) *G.Node {
 func TestFlowViewsInTrainingGraph(t *testing.T) {
 	n, h, w := 3, 4, 4
 	x := flowInput(12, n, h, w)
-	f := newTestFlow(t, tensor.Float32, Config{Kind: NVP, Blocks: 3, Hidden: 4, Kernel3x3: "first"}, 13)
+	f := newTestFlow(t, tensor.Float32, Config{Coupling: Rotate, Kind: NVP, Blocks: 3, Hidden: 4, Kernel3x3: "first"}, 13)
 	g := nn.NewGraph(tensor.Float32, nn.Train, 1)
 	in := g.Input("x", n, 3, h, w)
 	require.NoError(t, in.Set(x))
@@ -500,7 +524,7 @@ func TestFlowViewsInTrainingGraph(t *testing.T) {
 }
 
 func TestFlowRejectsBadInput(t *testing.T) {
-	f := newTestFlow(t, tensor.Float32, Config{Blocks: 1, Hidden: 2}, 1)
+	f := newTestFlow(t, tensor.Float32, Config{Coupling: Rotate, Blocks: 1, Hidden: 2}, 1)
 	_, err := f.Apply(make([]float32, 10), 1, 2, 2)
 	assert.ErrorContains(t, err, "10 values, want 12 for shape (1, 3, 2, 2)")
 	_, err = f.Inverse(nil, 0, 2, 2)
@@ -592,7 +616,7 @@ func TestFlowSaveLoad(t *testing.T) {
 	dir := t.TempDir()
 	n, h, w := 2, 4, 3
 	x := flowInput(15, n, h, w)
-	cfg := Config{Kind: NVP, Blocks: 3, Hidden: 5, Kernel3x3: "last", LogScaleBound: 1.5}
+	cfg := Config{Coupling: Rotate, Kind: NVP, Blocks: 3, Hidden: 5, Kernel3x3: "last", LogScaleBound: 1.5}
 	f := newTestFlow(t, tensor.Float32, cfg, 16)
 	flowPerturb(f, 17, 0.2)
 	path := filepath.Join(dir, "g.safetensors")
@@ -708,9 +732,9 @@ func TestFlowSaveLoad(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"g", Config{Kind: NVP, Blocks: 4, Hidden: 5, Kernel3x3: "last", LogScaleBound: 1.5}, "blocks 3 saved, 4 here"},
-		{"g", Config{Kind: NVP, Blocks: 3, Hidden: 5, Kernel3x3: "last"}, "log_scale_bound 1.5 saved, 2 here"},
-		{"g", Config{Kind: VP, Blocks: 3, Hidden: 8, Kernel3x3: "last"}, `kind nvp saved, vp here; hidden 5 saved, 8 here; log_scale_bound 1.5 saved, 0 here`},
+		{"g", Config{Coupling: Rotate, Kind: NVP, Blocks: 4, Hidden: 5, Kernel3x3: "last", LogScaleBound: 1.5}, "blocks 3 saved, 4 here"},
+		{"g", Config{Coupling: Rotate, Kind: NVP, Blocks: 3, Hidden: 5, Kernel3x3: "last"}, "log_scale_bound 1.5 saved, 2 here"},
+		{"g", Config{Coupling: Rotate, Kind: VP, Blocks: 3, Hidden: 8, Kernel3x3: "last"}, `kind nvp saved, vp here; hidden 5 saved, 8 here; log_scale_bound 1.5 saved, 0 here`},
 		{"h", cfg, `the file holds flow "g", want "h"`},
 	}
 	for _, c := range mismatch {
@@ -767,7 +791,7 @@ func TestFlowTensorShapesMatchNewFlow(t *testing.T) {
 	for _, kind := range []string{VP, NVP} {
 		for _, kernel := range []string{"none", "first", "last"} {
 			for _, blocks := range []int{1, 2, 5} {
-				cfg := Config{Kind: kind, Blocks: blocks, Hidden: 3, Kernel3x3: kernel}.WithDefaults()
+				cfg := Config{Coupling: Rotate, Kind: kind, Blocks: blocks, Hidden: 3, Kernel3x3: kernel}.WithDefaults()
 				f := newTestFlow(t, tensor.Float32, cfg, 1)
 				var want []flowTensor
 				for _, p := range f.Params() {
@@ -783,7 +807,7 @@ func TestFlowTensorShapesMatchNewFlow(t *testing.T) {
 // flow is built, naming the field or the first tensor at fault.
 func TestLoadFlowChecksConfigBeforeBuilding(t *testing.T) {
 	dir := t.TempDir()
-	f := newTestFlow(t, tensor.Float32, Config{}, 3)
+	f := newTestFlow(t, tensor.Float32, Config{Coupling: Rotate}, 3)
 	cases := []struct {
 		name   string
 		fields map[string]any
@@ -824,7 +848,7 @@ func TestLoadFlowChecksConfigBeforeBuilding(t *testing.T) {
 func TestLoadFlowRejectsNonFiniteWeights(t *testing.T) {
 	dir := t.TempDir()
 	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
-		f := newTestFlow(t, dt, Config{Kind: NVP, Blocks: 2, Hidden: 3}, 4)
+		f := newTestFlow(t, dt, Config{Coupling: Rotate, Kind: NVP, Blocks: 2, Hidden: 3}, 4)
 		for _, c := range []struct {
 			tensor string
 			index  int
@@ -849,7 +873,7 @@ func TestLoadFlowRejectsNonFiniteWeights(t *testing.T) {
 				assert.Contains(t, err.Error(), p+": ")
 				assert.Contains(t, err.Error(), fmt.Sprintf("tensor %q: %s, want a finite value", c.tensor, c.want))
 			}
-			g := newTestFlow(t, dt, Config{Kind: NVP, Blocks: 2, Hidden: 3}, 5)
+			g := newTestFlow(t, dt, Config{Coupling: Rotate, Kind: NVP, Blocks: 2, Hidden: 3}, 5)
 			before := g.Params().Snapshot()
 			assert.Error(t, g.Load(p))
 			assert.Equal(t, before, g.Params().Snapshot(), "a failed Load leaves the flow unchanged")
@@ -860,9 +884,9 @@ func TestLoadFlowRejectsNonFiniteWeights(t *testing.T) {
 // FuzzLoadFlow fuzzes the reading of a saved flow: whatever loads is a flow
 // whose tensors are those of the file.
 func FuzzLoadFlow(f *testing.F) {
-	vp, err := New("g", tensor.Float32, Config{Blocks: 1, Hidden: 2}, rand.New(rand.NewPCG(1, 1)))
+	vp, err := New("g", tensor.Float32, Config{Coupling: Rotate, Blocks: 1, Hidden: 2}, rand.New(rand.NewPCG(1, 1)))
 	require.NoError(f, err)
-	nvp, err := New("g", tensor.Float64, Config{Kind: NVP, Blocks: 2, Hidden: 1, Kernel3x3: "first"}, rand.New(rand.NewPCG(2, 1)))
+	nvp, err := New("g", tensor.Float64, Config{Coupling: Rotate, Kind: NVP, Blocks: 2, Hidden: 1, Kernel3x3: "first"}, rand.New(rand.NewPCG(2, 1)))
 	require.NoError(f, err)
 	f.Add(flowFileBytes(f, vp, nil))
 	f.Add(flowFileBytes(f, nvp, nil))
@@ -937,7 +961,7 @@ func BenchmarkFlowStep(b *testing.B) {
 	for _, kind := range []string{VP, NVP} {
 		b.Run(kind, func(b *testing.B) {
 			n, hw := 64, 32
-			f, err := New("g", tensor.Float32, Config{Kind: kind}, rand.New(rand.NewPCG(1, 1)))
+			f, err := New("g", tensor.Float32, Config{Coupling: Rotate, Kind: kind}, rand.New(rand.NewPCG(1, 1)))
 			require.NoError(b, err)
 			g := nn.NewGraph(tensor.Float32, nn.Train, 1)
 			in := g.Input("x", n, 3, hw, hw)
@@ -960,7 +984,7 @@ func BenchmarkFlowStep(b *testing.B) {
 // BenchmarkFlowApply times the plain-Go map on the same batch.
 func BenchmarkFlowApply(b *testing.B) {
 	n, hw := 64, 32
-	f, err := New("g", tensor.Float32, Config{Kind: NVP}, rand.New(rand.NewPCG(1, 1)))
+	f, err := New("g", tensor.Float32, Config{Coupling: Rotate, Kind: NVP}, rand.New(rand.NewPCG(1, 1)))
 	require.NoError(b, err)
 	x := flowInput(1, n, hw, hw)
 	b.ResetTimer()
@@ -969,4 +993,138 @@ func BenchmarkFlowApply(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The RevNet coupling is the authors' RevBlockV2: the split alternates
+// 0 | 1,2 and 0,1 | 2, each network is as wide as its input, and four
+// blocks hold 60 parameters.
+func TestRevNetLayout(t *testing.T) {
+	f := newTestFlow(t, tensor.Float64, Config{}, 3)
+	shapes := map[string]tensor.Shape{}
+	total := 0
+	for _, p := range f.Params() {
+		shapes[p.Name] = p.Value.Shape()
+		total += p.Value.Shape().TotalSize()
+	}
+	assert.Equal(t, 60, total)
+	for name, want := range map[string]tensor.Shape{
+		"g.blocks.0.f.hidden.weight": {2, 2, 1, 1}, "g.blocks.0.f.shift.weight": {1, 2, 1, 1},
+		"g.blocks.0.g.hidden.weight": {1, 1, 1, 1}, "g.blocks.0.g.shift.weight": {2, 1, 1, 1},
+		"g.blocks.1.f.hidden.weight": {1, 1, 1, 1}, "g.blocks.1.f.shift.weight": {2, 1, 1, 1},
+		"g.blocks.1.g.hidden.weight": {2, 2, 1, 1}, "g.blocks.1.g.shift.weight": {1, 2, 1, 1},
+	} {
+		assert.Equal(t, want, shapes[name], name)
+	}
+}
+
+// A RevNet flow computes the authors' formulas: in an even block
+// y0 = x0 + F(x1, x2), (y1, y2) = (x1, x2) + G(y0), in an odd block
+// (y0, y1) = (x0, x1) + F(x2), y2 = x2 + G(y0, y1), with F = conv·relu·conv
+// and G = conv·relu·conv·relu.
+func TestRevNetFormulas(t *testing.T) {
+	f := newTestFlow(t, tensor.Float64, Config{Blocks: 2}, 7)
+	flowPerturb(f, 3, 0.5)
+	relu := func(v []float64) []float64 {
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = math.Max(x, 0)
+		}
+		return out
+	}
+	// dense applies a 1×1 convolution (out, in) with bias to one pixel.
+	dense := func(c *nn.Conv2d, v []float64) []float64 {
+		w, b := c.W.Float64s(), c.B.Float64s()
+		out := make([]float64, len(b))
+		for o := range out {
+			out[o] = b[o]
+			for i, x := range v {
+				out[o] += w[o*len(v)+i] * x
+			}
+		}
+		return out
+	}
+	F := func(n *flowNet, v []float64) []float64 { return dense(n.shift, relu(dense(n.hidden, v))) }
+	G := func(n *flowNet, v []float64) []float64 { return dense(n.shift, relu(dense(n.hidden, relu(v)))) }
+	x := []float64{0.3, -0.7, 0.9}
+	want := append([]float64(nil), x...)
+	b0, b1 := f.blocks[0], f.blocks[1]
+	want[0] += F(b0.f, want[1:3])[0]
+	g0 := G(b0.g, want[0:1])
+	want[1], want[2] = want[1]+g0[0], want[2]+g0[1]
+	f1 := F(b1.f, want[2:3])
+	want[0], want[1] = want[0]+f1[0], want[1]+f1[1]
+	want[2] += G(b1.g, want[0:2])[0]
+	got, err := f.Apply([]float32{float32(x[0]), float32(x[1]), float32(x[2])}, 1, 1, 1)
+	require.NoError(t, err)
+	assert.InDeltaSlice(t, want, []float64{float64(got[0]), float64(got[1]), float64(got[2])}, 1e-5)
+	back, err := f.Inverse(got, 1, 1, 1)
+	require.NoError(t, err)
+	assert.InDeltaSlice(t, []float32{0.3, -0.7, 0.9}, back, 1e-5)
+}
+
+// A file written before the coupling was a setting holds a Rotate flow
+// with LeakyReLU, and loads as one.
+func TestLoadLegacyFlow(t *testing.T) {
+	f := newTestFlow(t, tensor.Float32, Config{Coupling: Rotate, Blocks: 2, Hidden: 4}, 1)
+	flowPerturb(f, 2, 0.3)
+	path := filepath.Join(t.TempDir(), "g.safetensors")
+	meta := map[string]string{MetaConfig: `{"kind":"vp","blocks":2,"hidden":4,"kernel3x3":"none","identity":false}`, MetaName: "g", MetaDtype: "float32"}
+	require.NoError(t, f.Params().Save(path, meta))
+	g, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, Rotate, g.Config().Coupling)
+	assert.Equal(t, Leaky, g.Config().Activation)
+	x := flowInput(1, 2, 3, 3)
+	a, err := f.Apply(x, 2, 3, 3)
+	require.NoError(t, err)
+	b, err := g.Apply(x, 2, 3, 3)
+	require.NoError(t, err)
+	assert.Equal(t, a, b)
+}
+
+// A flow's input survives a save and a load, and ApplyRGB converts and
+// standardises an RGB image before g, as a run's feeds do.
+func TestInputSavedAndApplied(t *testing.T) {
+	f := newTestFlow(t, tensor.Float32, Config{}, 5)
+	flowPerturb(f, 6, 0.3)
+	in := Input{Space: "ydbdr", Mean: [3]float64{0.4, -0.05, 0.03}, Std: [3]float64{0.25, 0.5, 0.6}}
+	require.NoError(t, f.SetInput(in))
+	assert.ErrorContains(t, f.SetInput(Input{Space: "ydbdr", Std: [3]float64{1, 0, 1}}), "std of channel 1 is 0")
+	assert.ErrorContains(t, f.SetInput(Input{Space: "cmyk", Std: [3]float64{1, 1, 1}}), "cmyk")
+	path := filepath.Join(t.TempDir(), "g.safetensors")
+	require.NoError(t, f.Save(path))
+	g, err := Load(path)
+	require.NoError(t, err)
+	got, ok := g.Input()
+	require.True(t, ok)
+	assert.Equal(t, in, got)
+
+	img := chw.New(3, 2, 2)
+	for i := range img.Pix {
+		img.Pix[i] = float32(i) / 12
+	}
+	out, err := g.ApplyRGB(img)
+	require.NoError(t, err)
+	// By hand: YDbDr, standardised, then g.
+	ydbdr, err := viewgen.YDbDr.Convert(img)
+	require.NoError(t, err)
+	for c := range 3 {
+		p := ydbdr.Plane(c)
+		for i := range p {
+			p[i] = float32((float64(p[i]) - in.Mean[c]) / in.Std[c])
+		}
+	}
+	want, err := f.Apply(ydbdr.Pix, 1, 2, 2)
+	require.NoError(t, err)
+	assert.InDeltaSlice(t, want, out.Pix, 1e-5)
+
+	// A flow without an input reads RGB as it is.
+	raw := newTestFlow(t, tensor.Float32, Config{}, 5)
+	_, ok = raw.Input()
+	assert.False(t, ok)
+	out, err = raw.ApplyRGB(img)
+	require.NoError(t, err)
+	want, err = raw.Apply(img.Pix, 1, 2, 2)
+	require.NoError(t, err)
+	assert.Equal(t, want, out.Pix)
 }

@@ -34,6 +34,14 @@ func (f *Flow) Save(path string) error {
 		MetaConfig: string(cfg),
 		MetaName:   f.name,
 		MetaDtype:  f.dtype.String(),
+		MetaFormat: Format,
+	}
+	if f.input != nil {
+		b, err := json.Marshal(f.input)
+		if err != nil {
+			return fmt.Errorf("flow: saving flow %s: %w", f.name, err)
+		}
+		meta[MetaInput] = string(b)
 	}
 	if err := f.Params().Save(path, meta); err != nil {
 		return fmt.Errorf("flow: saving flow %s: %w", f.name, err)
@@ -67,6 +75,10 @@ func flowFromTensors(ts map[string]*tensor.Dense, meta map[string]string) (*Flow
 	if err != nil {
 		return nil, err
 	}
+	input, err := parseInput(meta)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkFlowTensors(flowTensorShapes(name, cfg), ts); err != nil {
 		return nil, err
 	}
@@ -83,6 +95,7 @@ func flowFromTensors(ts map[string]*tensor.Dense, meta map[string]string) (*Flow
 			return nil, err
 		}
 	}
+	f.input = input
 	return f, nil
 }
 
@@ -100,13 +113,14 @@ func flowTensorShapes(name string, cfg Config) iter.Seq[flowTensor] {
 		conv := func(prefix string, in, out, k int) bool {
 			return yield(flowTensor{prefix + ".weight", tensor.Shape{out, in, k, k}}) && yield(flowTensor{prefix + ".bias", tensor.Shape{out}})
 		}
-		net := func(prefix string, in, out, k int) bool {
-			return conv(prefix+".hidden", in, cfg.Hidden, k) && conv(prefix+".shift", cfg.Hidden, out, k) &&
-				(cfg.Kind != NVP || conv(prefix+".scale", cfg.Hidden, out, k))
+		net := func(prefix string, in, hidden, out, k int) bool {
+			return conv(prefix+".hidden", in, hidden, k) && conv(prefix+".shift", hidden, out, k) &&
+				(cfg.Kind != NVP || conv(prefix+".scale", hidden, out, k))
 		}
 		for k := range cfg.Blocks {
 			prefix := fmt.Sprintf("%s.blocks.%d", name, k)
-			if !net(prefix+".f", 2, 1, cfg.kernel(k)) || !net(prefix+".g", 1, 2, cfg.kernel(k)) {
+			l := cfg.layout(k)
+			if !net(prefix+".f", l.n2, l.hf, l.n1, cfg.kernel(k)) || !net(prefix+".g", l.n1, l.hg, l.n2, cfg.kernel(k)) {
 				return
 			}
 			if cfg.Kind == NVP && k < cfg.Blocks-1 {
@@ -206,6 +220,7 @@ func (f *Flow) Load(path string) error {
 			return fmt.Errorf("flow: loading flow %s: %w", path, err)
 		}
 	}
+	f.input = saved.input
 	return nil
 }
 
@@ -224,6 +239,9 @@ func parseFlowMeta(meta map[string]string) (name string, dt tensor.Dtype, cfg Co
 	default:
 		return "", dt, cfg, fmt.Errorf("metadata %q is %q, want %q or %q", MetaDtype, meta[MetaDtype], tensor.Float32, tensor.Float64)
 	}
+	// A file written before the coupling was configurable holds a Rotate
+	// flow with LeakyReLU: the keys it lacks keep those values.
+	cfg = Config{Coupling: Rotate, Activation: Leaky}
 	dec := json.NewDecoder(bytes.NewReader([]byte(meta[MetaConfig])))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
@@ -247,7 +265,9 @@ func flowConfigDiff(a, b Config) string {
 	}
 	add("kind", a.Kind, b.Kind)
 	add("blocks", a.Blocks, b.Blocks)
+	add("coupling", a.Coupling, b.Coupling)
 	add("hidden", a.Hidden, b.Hidden)
+	add("activation", a.Activation, b.Activation)
 	add("kernel3x3", a.Kernel3x3, b.Kernel3x3)
 	add("log_scale_bound", a.LogScaleBound, b.LogScaleBound)
 	// Identity only says how the flow started, not what it computes now.

@@ -83,3 +83,15 @@ type FactorFeed interface {
 	Feed
 	NextFactored() (x []float32, labels []int, factors []float64, err error)
 }
+
+// A StatefulGame keeps state besides its parameters and its players'
+// optimisers (the estimator's memory banks, say); a checkpoint saves it
+// into its step folder and a resume loads it back.
+type StatefulGame interface {
+	Game
+	// SaveState writes the state into the folder dir and returns the
+	// names of the files it wrote (none when there is no state).
+	SaveState(dir string) (files []string, err error)
+	// LoadState reads what SaveState wrote into dir.
+	LoadState(dir string) error
+}

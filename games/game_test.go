@@ -79,7 +79,7 @@ func newTestGameLayers(t *testing.T, kind string, infoW, clsW float64, layers nn
 	rng := rand.New(rand.NewPCG(7, 7))
 	est := newTestEstimator(t, rng)
 	gen := newMixGen(rng)
-	heads, err := NewHeads(tensor.Float32, 1, 2, 4, 3, rng)
+	heads, err := NewHeads(tensor.Float32, HeadsConfig{Width: 4, In1: 1, In2: 2, Classes: 3}, rng)
 	require.NoError(t, err)
 	estOpt, err := nn.NewAdam(nn.AdamConfig{LR: 5e-3}, nn.Group{Params: est.Params()})
 	require.NoError(t, err)
@@ -115,7 +115,7 @@ func TestPlayersPullIINCEApart(t *testing.T) {
 
 	var gen []float64
 	for s := 0; s < 25; s++ {
-		row, err := gm.GeneratorStep(s, x, nil, nil)
+		row, err := gm.GeneratorStep(s, x, nil, nil, nil)
 		require.NoError(t, err)
 		gen = append(gen, row["ince"].(float64))
 	}
@@ -151,7 +151,7 @@ func TestStepsDoNotLeak(t *testing.T) {
 
 	estBefore := gm.EstimatorPlayer.Params.Snapshot()
 	sentinel(gm.EstimatorPlayer.Params)
-	row, err := gm.GeneratorStep(0, x, xl, yl)
+	row, err := gm.GeneratorStep(0, x, nil, xl, yl)
 	require.NoError(t, err)
 	untouched(gm.EstimatorPlayer.Params, "generator step")
 	assert.Equal(t, estBefore, gm.EstimatorPlayer.Params.Snapshot(), "the generator step leaves f1, f2 alone")
@@ -165,10 +165,10 @@ func TestStepsDoNotLeak(t *testing.T) {
 func TestSupervisedHeadsLearn(t *testing.T) {
 	gm, rng := newTestGame(t, SupervisedViews, 0, 1)
 	x, _ := colourBatch(rng, tBatch)
-	var first, last float64
+	var first, last, acc float64
 	for s := 0; s < 60; s++ {
 		xl, yl := colourBatch(rng, 8)
-		row, err := gm.GeneratorStep(s, x, xl, yl)
+		row, err := gm.GeneratorStep(s, x, nil, xl, yl)
 		require.NoError(t, err)
 		ce := row["ce1"].(float64)
 		if s < 5 {
@@ -176,10 +176,12 @@ func TestSupervisedHeadsLearn(t *testing.T) {
 		}
 		if s >= 55 {
 			last += ce / 5
+			acc += row["acc1"].(float64) / 5
 		}
 	}
-	t.Logf("head c1 cross-entropy %.3f -> %.3f", first, last)
+	t.Logf("head c1 cross-entropy %.3f -> %.3f, accuracy %.2f (chance 0.33)", first, last, acc)
 	assert.Less(t, last, first*0.7)
+	assert.Greater(t, acc, 0.8, "well above the chance of three classes")
 }
 
 // A NaN in the batch makes the step fail: the state is restored, the
@@ -253,7 +255,7 @@ func TestLayerSetsPlayTheSameGame(t *testing.T) {
 			row, err := gm.EstimatorStep(s, x, nil)
 			require.NoError(t, err)
 			losses[i] = append(losses[i], row["loss"].(float64))
-			row, err = gm.GeneratorStep(s, x, xl, labels[:8])
+			row, err = gm.GeneratorStep(s, x, nil, xl, labels[:8])
 			require.NoError(t, err)
 			losses[i] = append(losses[i], row["loss"].(float64))
 		}

@@ -22,8 +22,11 @@ type Player struct {
 	// estimator). The loss each player's program minimises already carries
 	// the sign; it is recorded for metrics and documentation.
 	Sign float64
-	// Clip bounds the global gradient norm of each step; 0 disables it.
-	Clip float64
+	// Clip bounds the gradient norm of each step; 0 disables it. The norm
+	// is that of each network of ClipNets separately, or of all Params
+	// when ClipNets is empty.
+	Clip     float64
+	ClipNets []nn.Params
 	// MaxFailures is how many non-finite steps are recovered from (by
 	// restoring the last good state and multiplying the learning rate by
 	// Backoff) before the game stops.
@@ -149,7 +152,12 @@ func (p *Player) Step(step int, run func() (map[string]float64, error)) (losses 
 	}
 	if bad == "" {
 		if p.Clip > 0 {
-			p.Params.ClipGradNorm(p.Clip)
+			if len(p.ClipNets) == 0 {
+				p.Params.ClipGradNorm(p.Clip)
+			}
+			for _, net := range p.ClipNets {
+				net.ClipGradNorm(p.Clip)
+			}
 		}
 		if err := p.Opt.Step(); err != nil {
 			return nil, false, fmt.Errorf("%s step %d: %w", p.Name, step, err)

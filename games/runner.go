@@ -90,6 +90,11 @@ func (r *Runner) load(c *rundir.Checkpoint) error {
 		}
 		p.Restore(st)
 	}
+	if sg, ok := r.Game.(StatefulGame); ok {
+		if err := sg.LoadState(dir); err != nil {
+			return err
+		}
+	}
 	if err := r.Feed.Restore(c.Feed); err != nil {
 		return err
 	}
@@ -190,6 +195,13 @@ func (r *Runner) checkpoint(step int, done bool, wall float64) (err error) {
 		}
 		files = append(files, f)
 		c.Players[p.Name] = p.State()
+	}
+	if sg, ok := r.Game.(StatefulGame); ok {
+		more, err := sg.SaveState(dir)
+		if err != nil {
+			return fmt.Errorf("games: checkpoint: %w", err)
+		}
+		files = append(files, more...)
 	}
 	for _, f := range files {
 		if c.Files[f], err = rundir.HashFile(filepath.Join(dir, f)); err != nil {

@@ -25,13 +25,21 @@ type Generator interface {
 // Feed supplies a game's batches and can save and restore its position.
 type Feed interface {
 	// Next returns the next unlabelled batch. With a generator, x is the
-	// generator's input (N, C, H, W) and v2 is nil; in a fixed-view game x
-	// and v2 are the two views.
-	Next() (x, v2 []float32, err error)
+	// generator's input (N, C, H, W) and b is nil, or, in a game of two
+	// crops (Settings.TwoCrops), the generator's input of the second crop
+	// of each image; in a fixed-view game x and b are the two views.
+	Next() (x, b []float32, err error)
 	// NextLabelled returns the next labelled batch for the classifier heads.
 	NextLabelled() (x []float32, labels []int, err error)
 	State() (json.RawMessage, error)
 	Restore(json.RawMessage) error
+}
+
+// An IndexedFeed says which examples of its data set the last unlabelled
+// batch holds: the rows of a memory bank that the batch updates.
+type IndexedFeed interface {
+	Feed
+	Indices() []int
 }
 
 // Kinds of game, as game.kind names them.
@@ -63,26 +71,71 @@ type Settings struct {
 	Channels       int     // channels of the generator's input
 	Size           int     // image side
 	V1, V2         []int   // channels of g's output that each view keeps
-	V1Channels     int     // fixed-view game: channels of v1
-	V2Channels     int     // fixed-view game: channels of v2
-	Dtype          tensor.Dtype
-	Seed           uint64
+	// TwoCrops takes v1 from g of one crop of each image and v2 from g of
+	// another (the feed's two inputs), as the authors' game does; without
+	// it both views come from one g(x).
+	TwoCrops   bool
+	V1Channels int // fixed-view game: channels of v1
+	V2Channels int // fixed-view game: channels of v2
+	Dtype      tensor.Dtype
+	Seed       uint64
 	// Layers picks the encoders' layer set ("" is nn.DefaultLayers).
 	Layers nn.Layers
 }
 
-// Heads are the semi-supervised classifier heads c1 on v1 and c2 on v2.
-type Heads struct {
-	C1, C2 *contrast.ConvNet
+// Classifier is a classifier head: an encoder and a linear layer from its
+// features to the classes' logits.
+type Classifier struct {
+	Encoder contrast.Encoder
+	FC      *nn.Linear
 }
 
-// NewHeads returns two small ConvNet classifiers.
-func NewHeads(dt tensor.Dtype, c1In, c2In, width, classes int, rng *rand.Rand) (*Heads, error) {
-	c1, err := contrast.NewConvNet("c1", dt, contrast.ConvNetConfig{InChannels: c1In, Width: width, FeatureDim: classes}, rng)
+// Forward returns the logits of x.
+func (c *Classifier) Forward(g *nn.Graph, x *G.Node) *G.Node {
+	return c.FC.Forward(g, c.Encoder.Forward(g, x))
+}
+
+// Params returns the encoder's and the linear layer's parameters.
+func (c *Classifier) Params() nn.Params { return append(c.Encoder.Params(), c.FC.Params()...) }
+
+// HeadsConfig sizes the classifier heads.
+type HeadsConfig struct {
+	Arch     string // a name in contrast.Encoders ("" is convnet)
+	Width    int    // the encoder's width
+	In1, In2 int    // channels of v1 and v2
+	Classes  int
+}
+
+// Heads are the classifier heads c1 on v1 and c2 on v2 of the
+// semi-supervised and supervised-views games: they keep task information
+// in both views.
+type Heads struct {
+	C1, C2 *Classifier
+}
+
+// NewHeads returns two classifiers of the architecture cfg names, drawn
+// from rng (c1's weights first).
+func NewHeads(dt tensor.Dtype, cfg HeadsConfig, rng *rand.Rand) (*Heads, error) {
+	arch := cfg.Arch
+	if arch == "" {
+		arch = "convnet"
+	}
+	newEncoder, err := contrast.Encoders.Lookup(arch)
+	if err != nil {
+		return nil, fmt.Errorf("games: heads: %w", err)
+	}
+	head := func(name string, in int) (*Classifier, error) {
+		enc, err := newEncoder(name, dt, contrast.ModelConfig{Arch: arch, InChannels: in, Width: cfg.Width}, rng)
+		if err != nil {
+			return nil, err
+		}
+		return &Classifier{Encoder: enc, FC: nn.NewLinear(name+".fc_classes", dt, enc.FeatureDim(), cfg.Classes, true, rng)}, nil
+	}
+	c1, err := head("c1", cfg.In1)
 	if err != nil {
 		return nil, err
 	}
-	c2, err := contrast.NewConvNet("c2", dt, contrast.ConvNetConfig{InChannels: c2In, Width: width, FeatureDim: classes}, rng)
+	c2, err := head("c2", cfg.In2)
 	if err != nil {
 		return nil, err
 	}
@@ -109,16 +162,22 @@ type ViewGame struct {
 	GeneratorPlayer *Player
 
 	estProg          *nn.Program
-	estX, estV2      *nn.Input
+	estX, estB       *nn.Input // the generator's input (or v1) and the second crop (or v2)
 	estBound         *contrast.Bound
 	genProg          *nn.Program
-	genX, genXL, gY  *nn.Input
+	genX, genX2      *nn.Input
+	genXL, gY        *nn.Input
 	genBound         *contrast.Bound
 	genLoss          *nn.Watched
 	ce1, ce2         *nn.Watched
 	logits1, logits2 *nn.Watched
 	labels           []int
+	indices          []int // the examples of the last unlabelled batch (memory bank)
 }
+
+// SetIndices names the examples of the next EstimatorStep's batch, whose
+// memory-bank rows the step updates; Iterate takes them from an IndexedFeed.
+func (gm *ViewGame) SetIndices(indices []int) { gm.indices = indices }
 
 // NewViewGame compiles a view-learning game, or the contrastive game on
 // fixed views (Kind Contrastive, no generator). p.Heads is needed when the
@@ -170,13 +229,22 @@ func NewViewGame(p Parts) (*ViewGame, error) {
 	return gm, nil
 }
 
-// views splits the generator's output of x into the two views.
-func (gm *ViewGame) views(g *nn.Graph, x *G.Node, detach bool) (v1, v2 *G.Node) {
-	gx := gm.Generator.Forward(g, x)
-	if detach {
-		gx = nn.StopGradient(g, gx)
+// views returns the two views: v1 from g(x1), v2 from g(x2), or both from
+// g(x1) when x2 is nil.
+func (gm *ViewGame) views(g *nn.Graph, x1, x2 *G.Node, detach bool) (v1, v2 *G.Node) {
+	gen := func(x *G.Node) *G.Node {
+		gx := gm.Generator.Forward(g, x)
+		if detach {
+			gx = nn.StopGradient(g, gx)
+		}
+		return gx
 	}
-	return nn.SelectChannels(g, gx, gm.S.V1), nn.SelectChannels(g, gx, gm.S.V2)
+	g1 := gen(x1)
+	g2 := g1
+	if x2 != nil {
+		g2 = gen(x2)
+	}
+	return nn.SelectChannels(g, g1, gm.S.V1), nn.SelectChannels(g, g2, gm.S.V2)
 }
 
 func (gm *ViewGame) compileEstimator() error {
@@ -184,13 +252,18 @@ func (gm *ViewGame) compileEstimator() error {
 	g := nn.NewGraph(s.Dtype, nn.Train, s.Seed)
 	g.UseLayers(s.Layers)
 	var v1, v2 *G.Node
-	if gm.Generator == nil {
+	switch {
+	case gm.Generator == nil:
 		gm.estX = g.Input("v1", s.Batch, s.V1Channels, s.Size, s.Size)
-		gm.estV2 = g.Input("v2", s.Batch, s.V2Channels, s.Size, s.Size)
-		v1, v2 = gm.estX.Node(), gm.estV2.Node()
-	} else {
+		gm.estB = g.Input("v2", s.Batch, s.V2Channels, s.Size, s.Size)
+		v1, v2 = gm.estX.Node(), gm.estB.Node()
+	case s.TwoCrops:
 		gm.estX = g.Input("x", s.Batch, s.Channels, s.Size, s.Size)
-		v1, v2 = gm.views(g, gm.estX.Node(), true)
+		gm.estB = g.Input("x_crop2", s.Batch, s.Channels, s.Size, s.Size)
+		v1, v2 = gm.views(g, gm.estX.Node(), gm.estB.Node(), true)
+	default:
+		gm.estX = g.Input("x", s.Batch, s.Channels, s.Size, s.Size)
+		v1, v2 = gm.views(g, gm.estX.Node(), nil, true)
 	}
 	gm.estBound = gm.Estimator.Build(g, v1, v2)
 	prog, err := g.Compile(gm.estBound.Loss, gm.EstimatorPlayer.Params.Learnable()...)
@@ -206,16 +279,21 @@ func (gm *ViewGame) compileGenerator() error {
 	g := nn.NewGraph(s.Dtype, nn.Train, s.Seed+1)
 	g.UseLayers(s.Layers)
 	gm.genX = g.Input("x", s.Batch, s.Channels, s.Size, s.Size)
+	var x2 *G.Node
+	if s.TwoCrops {
+		gm.genX2 = g.Input("x_crop2", s.Batch, s.Channels, s.Size, s.Size)
+		x2 = gm.genX2.Node()
+	}
 	var terms []*G.Node
 	if s.InfoW != 0 {
-		v1, v2 := gm.views(g, gm.genX.Node(), false)
+		v1, v2 := gm.views(g, gm.genX.Node(), x2, false)
 		gm.genBound = gm.Estimator.Build(g, v1, v2)
 		terms = append(terms, nn.Scale(g, gm.genBound.MI, s.InfoW))
 	}
 	if gm.Heads != nil && s.ClsW != 0 {
 		gm.genXL = g.Input("x_labelled", s.LabelledBatch, s.Channels, s.Size, s.Size)
 		gm.gY = g.Input("y_onehot", s.LabelledBatch, s.Classes)
-		l1, l2 := gm.views(g, gm.genXL.Node(), false)
+		l1, l2 := gm.views(g, gm.genXL.Node(), nil, false)
 		lg1 := gm.Heads.C1.Forward(g, l1)
 		lg2 := gm.Heads.C2.Forward(g, l2)
 		ce1 := nn.LogSoftmaxCE(g, lg1, gm.gY.Node())
@@ -245,16 +323,26 @@ func (gm *ViewGame) compileGenerator() error {
 // batch. It returns one metrics row per player.
 func (gm *ViewGame) Iterate(feed Feed, step int) ([]rundir.Row, error) {
 	var estRow rundir.Row
-	var x []float32
+	var x, b []float32
 	for k := 0; k < gm.S.EstimatorSteps; k++ {
-		var v2 []float32
 		var err error
-		if x, v2, err = feed.Next(); err != nil {
+		if x, b, err = feed.Next(); err != nil {
 			return nil, err
 		}
-		if estRow, err = gm.EstimatorStep(step, x, v2); err != nil {
+		if gm.estBound.HasBank() {
+			ixf, ok := feed.(IndexedFeed)
+			if !ok {
+				return nil, fmt.Errorf("games: the memory-bank bound needs a feed that names its examples")
+			}
+			gm.indices = ixf.Indices()
+		}
+		if estRow, err = gm.EstimatorStep(step, x, b); err != nil {
 			return nil, err
 		}
+	}
+	var x2 []float32
+	if gm.S.TwoCrops {
+		x2 = b
 	}
 	rows := []rundir.Row{estRow}
 	if gm.Generator == nil || step < gm.S.WarmupSteps {
@@ -268,7 +356,7 @@ func (gm *ViewGame) Iterate(feed Feed, step int) ([]rundir.Row, error) {
 			return nil, err
 		}
 	}
-	genRow, err := gm.GeneratorStep(step, x, xl, labels)
+	genRow, err := gm.GeneratorStep(step, x, x2, xl, labels)
 	if err != nil {
 		return nil, err
 	}
@@ -276,22 +364,28 @@ func (gm *ViewGame) Iterate(feed Feed, step int) ([]rundir.Row, error) {
 }
 
 // EstimatorStep runs one guarded step of the estimator on a batch: the
-// generator's input x (or, in a fixed-view game, the views x and v2).
-func (gm *ViewGame) EstimatorStep(step int, x, v2 []float32) (rundir.Row, error) {
+// generator's input x and, in a game of two crops, the second crop b (or,
+// in a fixed-view game, the views x and b). With a memory-bank bound it
+// draws the negatives first and, when the step succeeds, moves the banks'
+// rows of the batch's examples (SetIndices) towards their embeddings.
+func (gm *ViewGame) EstimatorStep(step int, x, b []float32) (rundir.Row, error) {
 	gm.EstimatorPlayer.SetIteration(step)
 	if err := gm.estX.Set(x); err != nil {
 		return nil, err
 	}
-	if gm.estV2 != nil {
-		if err := gm.estV2.Set(v2); err != nil {
+	if gm.estB != nil {
+		if err := gm.estB.Set(b); err != nil {
 			return nil, err
 		}
 	}
 	losses, ok, err := gm.EstimatorPlayer.Step(step, func() (map[string]float64, error) {
 		// Gorgonia's max pooling indexes out of range on NaN input, so a
 		// non-finite batch fails the step before the graph runs.
-		if bad := firstNonFinite(x, v2); bad != "" {
+		if bad := firstNonFinite(x, b); bad != "" {
 			return map[string]float64{bad: math.NaN()}, nil
+		}
+		if err := gm.estBound.Prepare(gm.Estimator); err != nil {
+			return nil, err
 		}
 		if err := gm.estProg.Run(); err != nil {
 			return nil, err
@@ -301,20 +395,31 @@ func (gm *ViewGame) EstimatorStep(step int, x, v2 []float32) (rundir.Row, error)
 	if err != nil {
 		return nil, err
 	}
+	if ok && gm.estBound.HasBank() {
+		if err := gm.estBound.UpdateBanks(gm.Estimator, gm.indices); err != nil {
+			return nil, err
+		}
+	}
 	return rundir.Row{rundir.KeyKind: rundir.KindStep, rundir.KeyStep: step, rundir.KeyPlayer: rundir.PlayerEstimator,
 		rundir.KeyLoss: losses[rundir.KeyLoss], rundir.KeyINCE: losses[rundir.KeyINCE], rundir.KeyINCEBound: gm.estBound.Ceiling,
 		rundir.KeyLR: gm.EstimatorPlayer.Opt.LR(0), rundir.KeyRecovered: !ok}, nil
 }
 
 // GeneratorStep runs one guarded step of the generator (and heads) on the
-// unlabelled batch x and, when the game has heads, the labelled batch xl.
-func (gm *ViewGame) GeneratorStep(step int, x, xl []float32, labels []int) (rundir.Row, error) {
+// unlabelled batch x (and its second crop x2 in a game of two crops) and,
+// when the game has heads, the labelled batch xl.
+func (gm *ViewGame) GeneratorStep(step int, x, x2, xl []float32, labels []int) (rundir.Row, error) {
 	if gm.Generator == nil {
 		return nil, fmt.Errorf("games: the %s game has no generator", gm.S.Kind)
 	}
 	gm.GeneratorPlayer.SetIteration(step)
 	if err := gm.genX.Set(x); err != nil {
 		return nil, err
+	}
+	if gm.genX2 != nil {
+		if err := gm.genX2.Set(x2); err != nil {
+			return nil, err
+		}
 	}
 	if gm.genXL != nil {
 		onehot, err := nn.OneHot(labels, gm.S.Classes)
@@ -330,8 +435,13 @@ func (gm *ViewGame) GeneratorStep(step int, x, xl []float32, labels []int) (rund
 		gm.labels = labels
 	}
 	losses, ok, err := gm.GeneratorPlayer.Step(step, func() (map[string]float64, error) {
-		if bad := firstNonFinite(x, xl); bad != "" {
+		if bad := firstNonFinite(x, x2, xl); bad != "" {
 			return map[string]float64{bad: math.NaN()}, nil
+		}
+		if gm.genBound != nil {
+			if err := gm.genBound.Prepare(gm.Estimator); err != nil {
+				return nil, err
+			}
 		}
 		if err := gm.genProg.Run(); err != nil {
 			return nil, err

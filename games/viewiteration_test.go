@@ -52,7 +52,7 @@ func TestViewIterationDeterministic(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gr, err := gm.GeneratorStep(i, x, nil, nil)
+			gr, err := gm.GeneratorStep(i, x, nil, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -34,7 +34,7 @@ viewgen package for its grammar.`,
 // newViewsInitGeneratorCmd saves a freshly initialised flow generator, for
 // previews and as a starting point.
 func newViewsInitGeneratorCmd() *cobra.Command {
-	var out, kind string
+	var out, kind, coupling, activation string
 	var identity bool
 	var blocks, hidden int
 	var seed uint64
@@ -46,7 +46,8 @@ func newViewsInitGeneratorCmd() *cobra.Command {
   learnviews views preview --generator g-random.safetensors --in photo.jpg --out g.png`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			g, err := flow.New("g", tensor.Float32, flow.Config{Kind: kind, Blocks: blocks, Hidden: hidden, Identity: identity},
+			g, err := flow.New("g", tensor.Float32, flow.Config{Kind: kind, Blocks: blocks, Coupling: coupling, Hidden: hidden,
+				Activation: activation, Identity: identity},
 				rand.New(rand.NewPCG(seed, 0)))
 			if err != nil {
 				return err
@@ -63,7 +64,9 @@ func newViewsInitGeneratorCmd() *cobra.Command {
 	f.StringVar(&kind, "kind", flow.VP, "vp (additive couplings) or nvp (affine couplings and 1×1 convolutions)")
 	f.BoolVar(&identity, "identity", false, "start as the identity map")
 	f.IntVar(&blocks, "blocks", flow.DefaultBlocks, "coupling blocks")
-	f.IntVar(&hidden, "hidden", flow.DefaultHidden, "width of the coupling networks")
+	f.StringVar(&coupling, "coupling", flow.RevNet, "revnet (the authors' RevBlockV2) or rotate")
+	f.IntVar(&hidden, "hidden", 0, "width of the coupling networks (0: their input's for revnet, 16 for rotate)")
+	f.StringVar(&activation, "activation", "", "relu or leaky (default: relu for revnet, leaky for rotate)")
 	f.Uint64Var(&seed, "seed", 1, "seed of the random initialisation")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
@@ -115,7 +118,7 @@ pixels.`,
 	f.Uint64Var(&opt.seed, "seed", 1, "seed of the augmentation draws")
 	f.BoolVar(&opt.allSpaces, "all-spaces", false, "draw the input in every colour space instead of a view spec")
 	f.StringVar(&opt.generator, "generator", "", "draw a saved learned generator g (e.g. a run's generator.safetensors) instead of a view spec")
-	f.StringVar(&opt.space, "input-space", "rgb", "with --generator: the colour space g reads (the run's generator.input_space)")
+	f.StringVar(&opt.space, "input-space", "rgb", "with --generator: the colour space g reads, for a file that does not record it (runs record it)")
 	f.StringVar(&opt.split, "split", "0|1,2", "with --generator: the channels of g(X) that each view keeps")
 	_ = cmd.MarkFlagRequired("in")
 	_ = cmd.MarkFlagRequired("out")
@@ -169,34 +172,35 @@ func runPreview(cmd *cobra.Command, opt previewOptions) error {
 	return nil
 }
 
-// previewGenerator draws what a saved generator makes of src.
+// previewGenerator draws what a saved generator makes of src. A generator
+// saved by a run knows its input (colour space and standardisation); an
+// older file reads the space --input-space names.
 func previewGenerator(src chw.Image, opt previewOptions) (*image.RGBA, error) {
 	g, err := flow.Load(opt.generator)
 	if err != nil {
 		return nil, err
 	}
-	space, err := viewgen.ParseColorSpace(opt.space)
-	if err != nil {
-		return nil, fmt.Errorf("--input-space: %w", err)
-	}
 	split, err := viewgen.ParseSplit(opt.split)
 	if err != nil {
 		return nil, fmt.Errorf("--split: %w", err)
 	}
-	gen := func(img chw.Image) (chw.Image, error) {
-		in, err := space.Convert(img)
+	in, known := g.Input()
+	if !known {
+		space, err := viewgen.ParseColorSpace(opt.space)
 		if err != nil {
-			return chw.Image{}, err
+			return nil, fmt.Errorf("--input-space: %w", err)
 		}
-		out, err := g.Apply(in.Pix, 1, img.H, img.W)
-		if err != nil {
-			return chw.Image{}, err
+		in = flow.Input{Space: space.String(), Std: [3]float64{1, 1, 1}}
+		if err := g.SetInput(in); err != nil {
+			return nil, err
 		}
-		return chw.Image{C: 3, H: img.H, W: img.W, Pix: out}, nil
 	}
 	cfg := g.Config()
-	name := fmt.Sprintf("g (%s, %d blocks, %s input)", cfg.Kind, cfg.Blocks, space)
-	return viewgen.PreviewMapped(src, name, gen, split)
+	name := fmt.Sprintf("g (%s %s, %d blocks, %s input", cfg.Kind, cfg.Coupling, cfg.Blocks, in.Space)
+	if known {
+		name += ", standardised"
+	}
+	return viewgen.PreviewMapped(src, name+")", g.ApplyRGB, split)
 }
 
 // readImage decodes a PNG or JPEG file and resizes it so that its shorter

@@ -68,7 +68,7 @@ func newStep(game bool, batch, size int) (func(i int) (float64, error), error) {
 		if _, err := gm.EstimatorStep(i, x, nil); err != nil {
 			return 0, err
 		}
-		row, err := gm.GeneratorStep(i, x, nil, nil)
+		row, err := gm.GeneratorStep(i, x, nil, nil, nil)
 		if err != nil {
 			return 0, err
 		}
