@@ -52,9 +52,12 @@ type Data struct {
 	Train    int    `yaml:"train" mapstructure:"train"`       // training images used; 0 = all
 	Test     int    `yaml:"test" mapstructure:"test"`         // test images for evaluation; 0 = all
 	Labelled int    `yaml:"labelled" mapstructure:"labelled"` // labelled subset for heads and probes
-	Workers  int    `yaml:"workers" mapstructure:"workers"`   // background batch workers
-	Factors  string `yaml:"factors" mapstructure:"factors"`   // cmnist: factors v2 shares with x_t, e.g. "digit,pos"
-	Frames   int    `yaml:"frames" mapstructure:"frames"`     // cmnist: frames k in v1
+	// Validation holds this many training images out of every stage, as
+	// the validation split that settings are chosen on (eval.split).
+	Validation int    `yaml:"validation" mapstructure:"validation"`
+	Workers    int    `yaml:"workers" mapstructure:"workers"` // background batch workers
+	Factors    string `yaml:"factors" mapstructure:"factors"` // cmnist: factors v2 shares with x_t, e.g. "digit,pos"
+	Frames     int    `yaml:"frames" mapstructure:"frames"`   // cmnist: frames k in v1
 }
 
 // Views are the fixed views: a viewgen spec (colour space, channel split,
@@ -151,6 +154,10 @@ type Eval struct {
 	KNNK        int     `yaml:"knn_k" mapstructure:"knn_k"`
 	TrainImages int     `yaml:"train_images" mapstructure:"train_images"`
 	TestImages  int     `yaml:"test_images" mapstructure:"test_images"`
+	// Split is what the probe is scored on: "test", or "validation" (the
+	// data.validation images held out of training) while settings are
+	// being chosen.
+	Split string `yaml:"split" mapstructure:"split"`
 }
 
 // Run holds logging and checkpointing.
@@ -177,7 +184,7 @@ func Default() Config {
 		Optim: Optim{LR: 2e-4, Beta1: 0.5, Beta2: 0.999, GeneratorLR: 1e-3, HeadLR: 1e-3, Schedule: "step",
 			Milestones: []float64{0.6, 0.8}, Gamma: 0.2, Clip: 0, MaxFailures: 5, Backoff: 0.5},
 		Stage2: Stage2{Enabled: true, Steps: 1000, Batch: 128, Augment: "crop=0.2+flip", LR: 1e-3, Raw: true},
-		Eval:   Eval{ProbeEpochs: 100, ProbeLR: 1e-3, KNNK: 200, TrainImages: 5000, TestImages: 2000},
+		Eval:   Eval{ProbeEpochs: 100, ProbeLR: 1e-3, KNNK: 200, TrainImages: 5000, TestImages: 2000, Split: "test"},
 		Run:    Run{Dtype: "float32", LogEvery: 10, CheckpointEvery: 200},
 		Device: "auto",
 	}
@@ -196,6 +203,7 @@ var (
 	Devices     = []string{"auto", "cpu", "cuda"}
 	Scales      = []string{"default", "small"}
 	Tables      = []string{"", "cmnist", "learned-views"}
+	EvalSplits  = []string{"test", "validation"}
 )
 
 // registered is the check of a key whose names a registry owns: the value
@@ -269,6 +277,7 @@ func (c *Config) Validate() error {
 		nonNeg("data.train", float64(c.Data.Train)),
 		nonNeg("data.test", float64(c.Data.Test)),
 		nonNeg("data.labelled", float64(c.Data.Labelled)),
+		nonNeg("data.validation", float64(c.Data.Validation)),
 		nonNeg("data.workers", float64(c.Data.Workers)),
 		positive("data.frames", float64(c.Data.Frames)),
 		registered("generator.kind", c.Generator.Kind, NoGenerator),
@@ -318,6 +327,7 @@ func (c *Config) Validate() error {
 		positive("eval.knn_k", float64(c.Eval.KNNK)),
 		positive("eval.train_images", float64(c.Eval.TrainImages)),
 		positive("eval.test_images", float64(c.Eval.TestImages)),
+		oneOf("eval.split", c.Eval.Split, EvalSplits),
 		oneOf("run.dtype", c.Run.Dtype, Dtypes),
 		oneOf("device", c.Device, Devices),
 		positive("run.log_every", float64(c.Run.LogEvery)),
@@ -338,6 +348,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Game.Batch > 0 && c.Game.LabelledBatch > c.Data.Labelled && c.Data.Labelled > 0 && (c.Game.Kind == "semisupervised" || c.Game.Kind == "supervised-views") {
 		return &ValueError{"game.labelled_batch", c.Game.LabelledBatch, fmt.Sprintf("must not exceed data.labelled (%d)", c.Data.Labelled)}
+	}
+	if c.Eval.Split == "validation" && c.Data.Validation == 0 {
+		return &ValueError{"eval.split", `"validation"`, "set data.validation to the number of training images to hold out for it"}
 	}
 	if c.Game.Kind == "supervised-encoder" && c.Data.Name != "cmnist" {
 		return &ValueError{"game.kind", `"supervised-encoder"`, "the supervised encoder is the baseline of the Colorful-Moving-MNIST table (Table 4) and needs data.name cmnist; " +

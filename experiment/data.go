@@ -13,9 +13,12 @@ import (
 
 // Data is what a run trains and evaluates on.
 type Data struct {
-	Train    datasets.Dataset // training images (cmnist: pairs of views)
-	Test     datasets.Dataset
-	Labelled datasets.Dataset // the labelled part of Train: heads and probes
+	Train datasets.Dataset // training images (cmnist: pairs of views)
+	Test  datasets.Dataset
+	// Validation is the data.validation training images held out of every
+	// stage (nil when there are none).
+	Validation datasets.Dataset
+	Labelled   datasets.Dataset // the labelled part of Train: heads and probes
 	// Unlabelled feeds the contrastive stages: the rest of Train, or the
 	// data set's own unlabelled split (STL-10).
 	Unlabelled datasets.Dataset
@@ -123,6 +126,17 @@ func OpenData(c config.Config) (*Data, error) {
 	d := &Data{Train: train, Test: test, Unlabelled: unl, Classes: len(train.Classes())}
 	if s := train.Shape(); s.H != c.Data.Size || s.W != c.Data.Size {
 		return nil, fmt.Errorf("data.size %d: the %s images are %v; resize them or set data.size", c.Data.Size, c.Data.Name, s)
+	}
+	if c.Data.Validation > 0 {
+		if c.Data.Validation >= train.Len() {
+			return nil, fmt.Errorf("data.validation %d: the %d training images hold no more", c.Data.Validation, train.Len())
+		}
+		tr, val, err := datasets.SplitTrainTest(train, c.Data.Validation, c.Seed+offsetValidation)
+		if err != nil {
+			return nil, err
+		}
+		d.Train, d.Validation = tr, val
+		train = tr
 	}
 	n := min(c.Data.Labelled, train.Len()-2*c.Game.Batch)
 	if n <= 0 {

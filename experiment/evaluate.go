@@ -42,7 +42,11 @@ func (e *Experiment) evaluate(ctx context.Context, stage string, steps int, est 
 	if err != nil {
 		return err
 	}
-	testDS, err := subset(e.data.Test, c.Eval.TestImages, c.Seed+offsetEvalTest)
+	scored := e.data.Test
+	if c.Eval.Split == "validation" {
+		scored = e.data.Validation
+	}
+	testDS, err := subset(scored, c.Eval.TestImages, c.Seed+offsetEvalTest)
 	if err != nil {
 		return err
 	}
@@ -59,7 +63,7 @@ func (e *Experiment) evaluate(ctx context.Context, stage string, steps int, est 
 	if err != nil {
 		return err
 	}
-	ev := rundir.Evaluation{Stage: stage, TrainImages: len(trX), TestImages: len(teX)}
+	ev := rundir.Evaluation{Stage: stage, Split: c.Eval.Split, TrainImages: len(trX), TestImages: len(teX)}
 	probe, err := contrast.LinearProbe(trX, trY, teX, teY, e.data.Classes, contrast.ProbeConfig{Epochs: c.Eval.ProbeEpochs, LR: c.Eval.ProbeLR, WeightDecay: c.Eval.ProbeWD, Seed: c.Seed})
 	if err != nil {
 		return err
@@ -87,7 +91,7 @@ func (e *Experiment) evaluate(ctx context.Context, stage string, steps int, est 
 		return err
 	}
 	e.evals = append(e.evals, ev)
-	e.logf("%s: linear probe %.1f%% (train %.1f%%), kNN %.1f%%", stage, 100*ev.ProbeAcc, 100*ev.TrainAcc, 100*ev.KNNAcc)
+	e.logf("%s: linear probe %.1f%% on the %s images (train %.1f%%), kNN %.1f%%", stage, 100*ev.ProbeAcc, ev.Split, 100*ev.TrainAcc, 100*ev.KNNAcc)
 	return rundir.WriteRecord(e.dir, rundir.Checkpoint{Stage: evalStage, Done: true, MetricsBytes: size})
 }
 

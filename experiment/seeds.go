@@ -30,6 +30,7 @@ const (
 	offsetEvalTest      = 8  // the test images it is scored on
 	offsetBanks         = 11 // a memory-bank bound's initial entries and negatives (and +1 for v2's)
 	offsetStats         = 12 // the training images the generator's input statistics are computed on
+	offsetValidation    = 13 // the training images held out as the validation split
 )
 
 // subsetStream is the PCG stream of the permutations that pick subsets.

@@ -13,8 +13,11 @@ import (
 // Evaluation is the record of one evaluated stage: the linear probe and kNN
 // on frozen features, and the I_NCE that the stage's estimator reached.
 type Evaluation struct {
-	Stage    string  `json:"stage"`
-	ProbeAcc float64 `json:"probe_acc"`       // linear probe, test images
+	Stage string `json:"stage"`
+	// Split is what the probe is scored on: "test" (also when empty, in
+	// records written before it was kept) or "validation".
+	Split    string  `json:"split,omitempty"`
+	ProbeAcc float64 `json:"probe_acc"`       // linear probe, the scored images
 	TrainAcc float64 `json:"probe_train_acc"` // linear probe, its training images
 	KNNAcc   float64 `json:"knn_acc"`
 	// INCE is I_NCE at the end of the stage's training (nats; see
@@ -32,7 +35,11 @@ type Evaluation struct {
 
 // Row returns the eval row of metrics.jsonl that records e at step.
 func (e Evaluation) Row(step int) Row {
-	r := Row{KeyKind: KindEval, KeyStep: step, KeyStage: e.Stage, KeySplit: "test", KeyProbeAcc: e.ProbeAcc,
+	split := e.Split
+	if split == "" {
+		split = "test"
+	}
+	r := Row{KeyKind: KindEval, KeyStep: step, KeyStage: e.Stage, KeySplit: split, KeyProbeAcc: e.ProbeAcc,
 		KeyProbeTrainAcc: e.TrainAcc, KeyKNNAcc: e.KNNAcc, KeyTrainImages: e.TrainImages, KeyTestImages: e.TestImages}
 	if e.BkgdAcc != nil {
 		r[KeyBkgdAcc] = *e.BkgdAcc
