@@ -190,6 +190,13 @@ func Default() Config {
 	}
 }
 
+// The largest flow a configuration may ask for (package flow checks the
+// same bounds).
+const (
+	MaxGeneratorBlocks = 256
+	MaxGeneratorHidden = 4096
+)
+
 // Known values of the enumerated keys that config owns. The names of
 // encoders, critics, bounds, generators, games, colour spaces and data
 // sets belong to registries (package registry) in the packages that build
@@ -264,6 +271,12 @@ func (c *Config) Validate() error {
 		}
 		return nil
 	}
+	atLeastTwo := func(key string, v int) error {
+		if v < 2 {
+			return &ValueError{key, v, "must be at least 2 (InfoNCE needs a positive and a negative)"}
+		}
+		return nil
+	}
 	unit := func(key string, v float64) error {
 		if !(v >= 0 && v < 1) {
 			return &ValueError{key, v, "must be in [0, 1)"}
@@ -303,7 +316,7 @@ func (c *Config) Validate() error {
 		positive("game.estimator_steps", float64(c.Game.EstimatorSteps)),
 		nonNeg("game.warmup_steps", float64(c.Game.WarmupSteps)),
 		nonNeg("game.steps", float64(c.Game.Steps)),
-		positive("game.batch", float64(c.Game.Batch-1)), // InfoNCE needs two candidates
+		atLeastTwo("game.batch", c.Game.Batch),
 		positive("game.labelled_batch", float64(c.Game.LabelledBatch)),
 		registeredAs("game.head_arch", "encoder.arch", c.Game.HeadArch, ""),
 		nonNeg("game.head_width", float64(c.Game.HeadWidth)),
@@ -319,7 +332,7 @@ func (c *Config) Validate() error {
 		nonNeg("optim.max_failures", float64(c.Optim.MaxFailures)),
 		positive("optim.backoff", c.Optim.Backoff),
 		nonNeg("stage2.steps", float64(c.Stage2.Steps)),
-		positive("stage2.batch", float64(c.Stage2.Batch-1)),
+		atLeastTwo("stage2.batch", c.Stage2.Batch),
 		positive("stage2.lr", c.Stage2.LR),
 		positive("eval.probe_epochs", float64(c.Eval.ProbeEpochs)),
 		positive("eval.probe_lr", c.Eval.ProbeLR),
@@ -333,11 +346,34 @@ func (c *Config) Validate() error {
 		positive("run.log_every", float64(c.Run.LogEvery)),
 		nonNeg("run.checkpoint_every", float64(c.Run.CheckpointEvery)),
 	}
+	// Upper bounds far beyond any run, so that sizes multiply without
+	// overflow; whether a run fits in memory is the run's own check.
+	atMost := func(key string, v, limit int) error {
+		if v > limit {
+			return &ValueError{key, v, fmt.Sprintf("must be at most %d", limit)}
+		}
+		return nil
+	}
+	checks = append(checks,
+		atMost("data.size", c.Data.Size, 4096),
+		atMost("data.frames", c.Data.Frames, 64),
+		atMost("generator.blocks", c.Generator.Blocks, MaxGeneratorBlocks),
+		atMost("generator.hidden", c.Generator.Hidden, MaxGeneratorHidden),
+		atMost("encoder.width", c.Encoder.Width, 4096),
+		atMost("encoder.embed_dim", c.Encoder.EmbedDim, 1<<16),
+		atMost("encoder.head_hidden", c.Encoder.HeadHidden, 1<<16),
+		atMost("game.head_width", c.Game.HeadWidth, 4096),
+		atMost("critic.bank_k", c.Critic.BankK, 1<<20),
+		atMost("game.batch", c.Game.Batch, 1<<20),
+		atMost("game.labelled_batch", c.Game.LabelledBatch, 1<<20),
+		atMost("stage2.batch", c.Stage2.Batch, 1<<20),
+		atMost("game.estimator_steps", c.Game.EstimatorSteps, 1<<10),
+		atMost("eval.train_images", c.Eval.TrainImages, 1<<28),
+		atMost("eval.test_images", c.Eval.TestImages, 1<<28),
+		atMost("generator.stats_images", c.Generator.StatsImages, 1<<28),
+	)
 	for _, err := range checks {
 		if err != nil {
-			if ve, ok := err.(*ValueError); ok && (ve.Key == "game.batch" || ve.Key == "stage2.batch") {
-				ve.Value, ve.Allowed = ve.Value.(float64)+1, "must be at least 2 (InfoNCE needs a positive and a negative)"
-			}
 			return err
 		}
 	}

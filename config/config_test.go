@@ -126,3 +126,45 @@ func TestDeprecatedSupervisedKind(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "supervised-encoder", c.Game.Kind)
 }
+
+// Numbers parse strictly, the profile is chosen with --profile only, and
+// the environment holds no misspelled or empty LEARNVIEWS_* variable.
+func TestStrictValues(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("game:\n  steps: 2.5\n"), 0o644))
+	tests := []struct {
+		name string
+		src  Sources
+		want []string
+	}{
+		{"negative seed", Sources{Set: []string{"seed=-1"}}, []string{"seed = -1", "whole number ≥ 0"}},
+		{"fractional seed", Sources{Set: []string{"seed=1.7"}}, []string{"seed = 1.7", "not a fraction"}},
+		{"fractional steps", Sources{Set: []string{"game.steps=1.5"}}, []string{"game.steps = 1.5", "not a fraction"}},
+		{"huge steps", Sources{Set: []string{"game.steps=99999999999999999999"}}, []string{"game.steps = 1e+20", "out of the range"}},
+		{"text for a number", Sources{Set: []string{"optim.lr=fast"}}, []string{`optim.lr = "fast"`, "must be a number"}},
+		{"text for a bool", Sources{Set: []string{"stage2.raw=maybe"}}, []string{`stage2.raw = "maybe"`, "true or false"}},
+		{"infinite lr", Sources{Set: []string{"optim.lr=.inf"}}, []string{"optim.lr", "finite"}},
+		{"fraction in a list", Sources{Set: []string{"sweep.seeds=[1, 2.5]"}}, []string{"sweep.seeds[1] = 2.5"}},
+		{"fraction in a file", Sources{File: file}, []string{file, "game.steps = 2.5"}},
+		{"empty set", Sources{Set: []string{"game.steps="}}, []string{"game.steps=", "empty"}},
+		{"profile by set", Sources{Set: []string{"profile=nope"}}, []string{"--profile"}},
+		{"profile by env", Sources{Env: []string{"LEARNVIEWS_PROFILE=cmnist"}}, []string{"LEARNVIEWS_PROFILE", "--profile"}},
+		{"misspelled env", Sources{Env: []string{"LEARNVIEWS_GAME_STEPZ=5"}}, []string{"LEARNVIEWS_GAME_STEPZ names no setting", "did you mean LEARNVIEWS_GAME_STEPS?"}},
+		{"empty env", Sources{Env: []string{"LEARNVIEWS_DATA_SIZE="}}, []string{"LEARNVIEWS_DATA_SIZE is empty"}},
+		{"fractional env", Sources{Env: []string{"LEARNVIEWS_GAME_BATCH=64.5"}}, []string{"LEARNVIEWS_GAME_BATCH", "game.batch = 64.5"}},
+	}
+	for _, tc := range tests {
+		_, err := Load(tc.src)
+		require.Error(t, err, tc.name)
+		for _, w := range tc.want {
+			assert.Contains(t, err.Error(), w, tc.name)
+		}
+	}
+	// What is well formed still loads: whole numbers written as floats,
+	// numbers for text, other variables of the environment.
+	c, err := Load(Sources{Set: []string{"game.steps=2e2", "data.dir=123", "seed=18446744073709551615"}, Env: []string{"HOME=/x", "LEARNVIEWSX=1"}})
+	require.NoError(t, err)
+	assert.Equal(t, 200, c.Game.Steps)
+	assert.Equal(t, "123", c.Data.Dir)
+	assert.Equal(t, uint64(18446744073709551615), c.Seed)
+}

@@ -152,12 +152,18 @@ func load(src Sources, small []string) (Config, error) {
 			env[k] = val
 		}
 	}
+	if err := checkEnv(env, defaults); err != nil {
+		return Config{}, err
+	}
 	for k := range defaults {
 		name := EnvName(k)
 		if val, ok := env[name]; ok {
 			parsed, err := parseValue(val)
 			if err != nil {
 				return Config{}, fmt.Errorf("config: environment %s=%q: %w", name, val, err)
+			}
+			if err := checkValue(k, parsed); err != nil {
+				return Config{}, fmt.Errorf("environment %s: %w", name, err)
 			}
 			v.Set(k, parsed)
 		}
@@ -171,9 +177,18 @@ func load(src Sources, small []string) (Config, error) {
 		if _, known := defaults[k]; !known {
 			return Config{}, unknownKey(k, "--set", defaults)
 		}
+		if k == "profile" {
+			return Config{}, fmt.Errorf("config: --set %s: the profile is chosen with --profile", kv)
+		}
+		if strings.TrimSpace(val) == "" && keyTypes()[k] != nil && keyTypes()[k].Kind() != reflect.String {
+			return Config{}, fmt.Errorf("config: --set %s: the value is empty", kv)
+		}
 		parsed, err := parseValue(val)
 		if err != nil {
 			return Config{}, fmt.Errorf("config: --set %s=%q: %w", k, val, err)
+		}
+		if err := checkValue(k, parsed); err != nil {
+			return Config{}, fmt.Errorf("--set: %w", err)
 		}
 		v.Set(k, parsed)
 	}
@@ -198,9 +213,18 @@ func mergeYAML(v *viper.Viper, b []byte, where string, known map[string]any) err
 	if err := yaml.Unmarshal(b, &m); err != nil {
 		return fmt.Errorf("config: %s: %w", where, err)
 	}
-	for k := range flatten(m, "") {
+	flat := flatten(m, "")
+	keys := make([]string, 0, len(flat))
+	for k := range flat {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
 		if _, ok := known[k]; !ok {
 			return unknownKey(k, where, known)
+		}
+		if err := checkValue(k, flat[k]); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
 		}
 	}
 	if err := v.MergeConfig(bytes.NewReader(b)); err != nil {

@@ -259,23 +259,88 @@ type ModelConfig struct {
 // for views of cfg.InChannels channels at width cfg.Width.
 type EncoderFactory func(name string, dt tensor.Dtype, cfg ModelConfig, rng *rand.Rand) (Encoder, error)
 
+// Size is what an encoder holds: its parameters, and the values its layers
+// produce for one sample (the activations a training step keeps).
+type Size struct {
+	Params, Activations int64
+}
+
+// EncoderSpec is one kind of encoder: how to build it and how large it is
+// for views of h×w pixels (the memory estimate of a run reads it).
+type EncoderSpec struct {
+	New  EncoderFactory
+	Size func(cfg ModelConfig, h, w int) Size
+}
+
 // Encoders holds the encoders by the names encoder.arch takes. A new
 // encoder is one Register call: the configuration, the runs and the
 // benchmarks find it by name.
-var Encoders = registry.New[EncoderFactory]("encoder.arch")
+var Encoders = registry.New[EncoderSpec]("encoder.arch")
 
 func init() {
 	Encoders.Register("convnet", "four 3×3 conv-BN-ReLU stages of width w, 2w, 4w, 4w with max pooling (CMC's AlexNet halves, scaled down)",
-		func(name string, dt tensor.Dtype, cfg ModelConfig, rng *rand.Rand) (Encoder, error) {
+		EncoderSpec{New: func(name string, dt tensor.Dtype, cfg ModelConfig, rng *rand.Rand) (Encoder, error) {
 			return NewConvNet(name, dt, ConvNetConfig{InChannels: cfg.InChannels, Width: cfg.Width}, rng)
-		})
-	resnet := func(blocks []int) EncoderFactory {
-		return func(name string, dt tensor.Dtype, cfg ModelConfig, rng *rand.Rand) (Encoder, error) {
+		}, Size: convNetSize})
+	resnet := func(blocks []int) EncoderSpec {
+		return EncoderSpec{New: func(name string, dt tensor.Dtype, cfg ModelConfig, rng *rand.Rand) (Encoder, error) {
 			return NewResNet(name, dt, ResNetConfig{InChannels: cfg.InChannels, Width: cfg.Width, Blocks: blocks}, rng)
-		}
+		}, Size: func(cfg ModelConfig, h, w int) Size { return resNetSize(cfg, blocks, h, w) }}
 	}
 	Encoders.Register("resnet10", "residual network of one basic block per stage, widths w, 2w, 4w, 8w", resnet([]int{1, 1, 1, 1}))
 	Encoders.Register("resnet18", "ResNet-18: two basic blocks per stage, widths w, 2w, 4w, 8w (w = 32 is the paper's half width)", resnet([]int{2, 2, 2, 2}))
+}
+
+// convNetSize counts a ConvNet's parameters and per-sample activations:
+// each stage's convolution output and its normalised, rectified copy.
+func convNetSize(cfg ModelConfig, h, w int) Size {
+	width := cfg.Width
+	if width == 0 {
+		width = 32
+	}
+	chans := []int{cfg.InChannels, width, 2 * width, 4 * width, 4 * width}
+	var s Size
+	area := int64(h * w)
+	for i := range 4 {
+		s.Params += int64(chans[i]*chans[i+1]*9 + 4*chans[i+1]) // weights, then γ, β and the running statistics
+		s.Activations += 2 * int64(chans[i+1]) * area
+		if i != 2 {
+			area /= 4
+		}
+	}
+	s.Params += int64(4*width*4*width + 4*width)
+	return s
+}
+
+// resNetSize counts a ResNet's parameters and per-sample activations: the
+// stem, and in each basic block its two convolutions, their batch norms,
+// the shortcut and the sum.
+func resNetSize(cfg ModelConfig, blocks []int, h, w int) Size {
+	width := cfg.Width
+	if width == 0 {
+		width = 16
+	}
+	var s Size
+	area := int64(h * w)
+	s.Params += int64(cfg.InChannels*width*9 + 4*width)
+	s.Activations += 2 * int64(width) * area
+	in := width
+	for st, n := range blocks {
+		out := width << st
+		for b := range n {
+			if st > 0 && b == 0 {
+				area /= 4
+			}
+			s.Params += int64(in*out*9 + out*out*9 + 8*out)
+			s.Activations += 6 * int64(out) * area
+			if in != out || (st > 0 && b == 0) {
+				s.Params += int64(in*out + 4*out)
+				s.Activations += 2 * int64(out) * area
+			}
+			in = out
+		}
+	}
+	return s
 }
 
 // NewModel builds an encoder and head from cfg.
@@ -287,11 +352,11 @@ func NewModel(name string, dt tensor.Dtype, cfg ModelConfig, rng *rand.Rand) (*M
 	if arch == "" {
 		arch = "convnet"
 	}
-	newEncoder, err := Encoders.Lookup(arch)
+	spec, err := Encoders.Lookup(arch)
 	if err != nil {
 		return nil, fmt.Errorf("contrast: %w", err)
 	}
-	enc, err := newEncoder(name, dt, cfg, rng)
+	enc, err := spec.New(name, dt, cfg, rng)
 	if err != nil {
 		return nil, err
 	}

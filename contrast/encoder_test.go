@@ -94,3 +94,22 @@ func TestEncoderGradients(t *testing.T) {
 		})
 	}
 }
+
+// Each encoder's size estimate counts its parameters exactly.
+func TestEncoderSizeCountsParameters(t *testing.T) {
+	for _, arch := range Encoders.Names() {
+		spec, err := Encoders.Lookup(arch)
+		require.NoError(t, err)
+		for _, cfg := range []ModelConfig{{Arch: arch, InChannels: 1, Width: 4}, {Arch: arch, InChannels: 2, Width: 8}} {
+			enc, err := spec.New("f", tensor.Float32, cfg, rand.New(rand.NewPCG(1, 1)))
+			require.NoError(t, err)
+			var n int64
+			for _, p := range enc.Params() {
+				n += int64(p.Size())
+			}
+			size := spec.Size(cfg, 32, 32)
+			assert.Equal(t, n, size.Params, "%s width %d", arch, cfg.Width)
+			assert.Greater(t, size.Activations, int64(0))
+		}
+	}
+}

@@ -33,16 +33,24 @@ type DataSet struct {
 	// Side is the images' side in pixels when the data set fixes it (0:
 	// any data.size).
 	Side int
+	// Bytes estimates what the opened data set holds in memory (nil:
+	// little).
+	Bytes func(c config.Config) int64
 }
 
 // DataSets holds the data sets by the names data.name takes.
 var DataSets = registry.New[DataSet]("data.name")
 
 func init() {
-	DataSets.Register("fashion-photos", "Fashion-MNIST garments over natural photographs, 10 classes (installed by the set-up)", DataSet{Open: openFashionPhotos})
-	DataSets.Register("cmnist", "Colorful-Moving-MNIST: pairs of views that share the factors data.factors names", DataSet{Open: openCMNIST})
-	DataSets.Register("stl10", "STL-10's binary release in data.dir (train, test and unlabelled splits), 96 px", DataSet{Open: openSTL10, Side: 96})
-	DataSets.Register("cifar10", "CIFAR-10's binary release in data.dir, 32 px", DataSet{Open: openCIFAR10, Side: 32})
+	// The generated sets hold their sources (learnviews data list).
+	sources := func(config.Config) int64 { return 56 << 20 }
+	DataSets.Register("fashion-photos", "Fashion-MNIST garments over natural photographs, 10 classes (installed by the set-up)", DataSet{Open: openFashionPhotos, Bytes: sources})
+	DataSets.Register("cmnist", "Colorful-Moving-MNIST: pairs of views that share the factors data.factors names", DataSet{Open: openCMNIST, Bytes: sources})
+	// The binary loaders hold one byte per value of every image.
+	DataSets.Register("stl10", "STL-10's binary release in data.dir (train, test and unlabelled splits), 96 px", DataSet{Open: openSTL10, Side: 96,
+		Bytes: func(config.Config) int64 { return (5000 + 8000 + 100000) * 3 * 96 * 96 }})
+	DataSets.Register("cifar10", "CIFAR-10's binary release in data.dir, 32 px", DataSet{Open: openCIFAR10, Side: 32,
+		Bytes: func(config.Config) int64 { return 60000 * 3 * 32 * 32 }})
 	DataSets.Register("folder", "an image folder in data.dir, one subfolder per class; a fifth held out for testing", DataSet{Open: openFolder})
 }
 

@@ -29,12 +29,16 @@ func (e *Experiment) evaluate(ctx context.Context, stage string, steps int, est 
 		if ev, ok := rundir.FindEvaluation(evs, stage); ok {
 			e.evals = append(e.evals, ev)
 			e.logf("%s: evaluated in an earlier run", stage)
+			e.visit(evalStage, ck.MetricsBytes)
 			return nil
 		}
 		// The record outlived its result: evaluate again.
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("before evaluating %s: %w", stage, games.ErrInterrupted)
+	}
+	if err := e.replay(evalStage, true); err != nil {
+		return err
 	}
 	e.logf("%s: evaluating (linear probe and kNN on frozen features)", stage)
 	spec.Augment = nil
@@ -92,7 +96,11 @@ func (e *Experiment) evaluate(ctx context.Context, stage string, steps int, est 
 	}
 	e.evals = append(e.evals, ev)
 	e.logf("%s: linear probe %.1f%% on the %s images (train %.1f%%), kNN %.1f%%", stage, 100*ev.ProbeAcc, ev.Split, 100*ev.TrainAcc, 100*ev.KNNAcc)
-	return rundir.WriteRecord(e.dir, rundir.Checkpoint{Stage: evalStage, Done: true, MetricsBytes: size})
+	if err := rundir.WriteRecord(e.dir, rundir.Checkpoint{Stage: evalStage, Done: true, MetricsBytes: size}); err != nil {
+		return err
+	}
+	e.visit(evalStage, size)
+	return nil
 }
 
 // factorHeads fits the Colorful-Moving-MNIST heads: background class by a

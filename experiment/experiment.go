@@ -53,6 +53,10 @@ type Experiment struct {
 	prep     inputPrep    // what the generator reads
 	evals    []rundir.Evaluation
 	unlocked func()
+	// The stages done so far in this attempt, in order, and the size of
+	// metrics.jsonl that the last one's final record vouches for.
+	visited []string
+	mark    int64
 }
 
 // Run runs cfg in dir (or, with opt.Resume, continues the run there) and
@@ -105,6 +109,13 @@ func (e *Experiment) open() error {
 		if keep, err = rundir.MetricsBytes(e.dir); err != nil {
 			return fmt.Errorf("resuming %s: %w", e.dir, err)
 		}
+		// A damaged manifest would fail only at the report: say so now.
+		man := filepath.Join(e.dir, rundir.ManifestFile)
+		if _, err := os.Stat(man); err == nil {
+			if _, err := rundir.ReadManifest(man); err != nil {
+				return fmt.Errorf("resuming %s: %w (restore it, or remove it to go on without)", e.dir, err)
+			}
+		}
 	} else {
 		// The lock file is the only thing there: no other process got in.
 		entries, _ := os.ReadDir(e.dir)
@@ -134,6 +145,9 @@ func (e *Experiment) open() error {
 		return fmt.Errorf("device: %w", err)
 	}
 	e.logf("run %s: profile %s, seed %d, device %s, output in %s", filepath.Base(e.dir), e.cfg.Profile, e.cfg.Seed, dev, e.dir)
+	if m, err := EstimateMemory(e.cfg); err == nil {
+		e.logf("memory: peak estimated at %s", m)
+	}
 	if e.data, err = OpenData(e.cfg); err != nil {
 		return err
 	}

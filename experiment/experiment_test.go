@@ -1,8 +1,12 @@
 package experiment
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,6 +15,7 @@ import (
 	"github.com/learnviews/learnviews/chw"
 	"github.com/learnviews/learnviews/config"
 	"github.com/learnviews/learnviews/datasets"
+	"github.com/learnviews/learnviews/rundir"
 	"github.com/learnviews/learnviews/viewgen"
 )
 
@@ -130,4 +135,102 @@ func TestImageFeedTwoCropsOfOneImage(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, b)
 	assert.Len(t, x, 4*3*side*side)
+}
+
+// tinyQuick is the quick profile shrunk to run in seconds.
+func tinyQuick(t *testing.T, set ...string) config.Config {
+	t.Helper()
+	base := []string{"data.train=400", "data.test=100", "data.labelled=100", "game.steps=6", "game.batch=16", "game.labelled_batch=8",
+		"stage2.steps=4", "stage2.batch=16", "eval.train_images=100", "eval.test_images=100", "eval.probe_epochs=2", "eval.knn_k=5",
+		"run.log_every=1", "run.checkpoint_every=2"}
+	cfg, err := config.Load(config.Sources{Profile: "quick", Set: append(base, set...)})
+	require.NoError(t, err)
+	return cfg
+}
+
+func needFashionPhotos(t *testing.T) {
+	t.Helper()
+	if _, err := datasets.FindFashionMNIST(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v (CI installs it with scripts/setup.sh)", err)
+		}
+		t.Skip(err)
+	}
+}
+
+// One process at a time works in a run directory: a second one is told
+// which process holds it.
+func TestRunDirectoryIsLocked(t *testing.T) {
+	needFashionPhotos(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	e, err := Open(tinyQuick(t), dir, Options{})
+	require.NoError(t, err)
+	_, err = Open(tinyQuick(t), dir, Options{Resume: true})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, rundir.ErrBusy)
+	assert.Contains(t, err.Error(), fmt.Sprintf("pid %d", os.Getpid()))
+	require.NoError(t, e.Close())
+	// Let go, it opens again.
+	e, err = Open(tinyQuick(t), dir, Options{Resume: true})
+	require.NoError(t, err)
+	e.Close()
+}
+
+// A run resumed after it was lost before its first checkpoint starts
+// clean: metrics.jsonl holds no rows of the lost attempt. A metrics file
+// shorter than the checkpoints say is an error, never padded, and a
+// damaged manifest stops the resume at once.
+func TestResumeReconcilesMetrics(t *testing.T) {
+	needFashionPhotos(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	// An attempt that wrote rows and then died before any checkpoint.
+	e, err := Open(tinyQuick(t, "run.checkpoint_every=0"), dir, Options{})
+	require.NoError(t, err)
+	require.NoError(t, e.metrics.Write(rundir.Row{"kind": "step", "step": 0, "stage": "view-learning", "player": "estimator", "ince": 1.0}))
+	_, err = e.metrics.Flush()
+	require.NoError(t, err)
+	e.Close()
+	f, err := os.OpenFile(filepath.Join(dir, rundir.MetricsFile), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	f.WriteString(`{"kind":"step","ste`) // torn
+	f.Close()
+	_, err = Run(context.Background(), tinyQuick(t, "run.checkpoint_every=0"), dir, Options{Resume: true})
+	require.NoError(t, err)
+	want := metricsOf(t, dir)
+
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	_, err = Run(context.Background(), tinyQuick(t, "run.checkpoint_every=0"), fresh, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, metricsOf(t, fresh), want, "the resumed run's metrics are a fresh run's")
+
+	// Cut the file below what the checkpoints vouch for.
+	path := filepath.Join(dir, rundir.MetricsFile)
+	require.NoError(t, os.Truncate(path, 10))
+	_, err = Open(tinyQuick(t), dir, Options{Resume: true})
+	assert.ErrorContains(t, err, "rows are missing")
+	st, _ := os.Stat(path)
+	assert.Equal(t, int64(10), st.Size(), "never padded")
+
+	other := filepath.Join(t.TempDir(), "other")
+	_, err = Run(context.Background(), tinyQuick(t), other, Options{})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(other, rundir.ManifestFile), []byte("{"), 0o644))
+	_, err = Open(tinyQuick(t), other, Options{Resume: true})
+	assert.ErrorContains(t, err, "manifest.json")
+}
+
+// metricsOf reads a run's metrics without the timing columns.
+func metricsOf(t *testing.T, dir string) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, rundir.MetricsFile))
+	require.NoError(t, err)
+	var rows []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &r), line)
+		delete(r, rundir.KeyWall)
+		delete(r, rundir.KeyImagesPerS)
+		rows = append(rows, r)
+	}
+	return rows
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gorgonia.org/tensor"
@@ -267,7 +269,11 @@ func (e *Experiment) runStage(ctx context.Context, stage string, gm games.Game, 
 	}
 	if ck != nil && ck.Done {
 		e.logf("%s: finished in an earlier run (%d iterations); loaded its final state", stage, ck.Step)
+		e.visit(stage, ck.MetricsBytes)
 		return nil
+	}
+	if err := e.replay(stage, ck == nil); err != nil {
+		return err
 	}
 	done := 0
 	if ck != nil {
@@ -279,7 +285,55 @@ func (e *Experiment) runStage(ctx context.Context, stage string, gm games.Game, 
 		r.OnLog = p.Update
 		defer p.Finish()
 	}
-	return r.Run(ctx)
+	if err := r.Run(ctx); err != nil {
+		return err
+	}
+	last, err := rundir.ReadCheckpoint(e.dir, stage)
+	if err != nil {
+		return err
+	}
+	e.visit(stage, last.MetricsBytes)
+	return nil
+}
+
+// visit records that stage is done, with the size of metrics.jsonl its
+// final record vouches for.
+func (e *Experiment) visit(stage string, metricsBytes int64) {
+	e.visited = append(e.visited, stage)
+	e.mark = metricsBytes
+}
+
+// replay readies stage to be (re)played: the stages after it, which an
+// earlier attempt may have finished on what this stage produced then, are
+// discarded, and a stage started afresh cuts metrics.jsonl back to where
+// the stages before it ended (a resumed one is cut back to its checkpoint
+// by the runner).
+func (e *Experiment) replay(stage string, fresh bool) error {
+	stages, err := rundir.Stages(e.dir)
+	if err != nil {
+		return err
+	}
+	var later []string
+	for _, s := range stages {
+		if s != stage && !slices.Contains(e.visited, s) {
+			later = append(later, s)
+		}
+	}
+	for _, s := range later {
+		e.logf("%s: discarding stage %s of an earlier attempt: it came after this stage", stage, s)
+		if err := os.RemoveAll(rundir.CheckpointDir(e.dir, s)); err != nil {
+			return err
+		}
+	}
+	if len(later) > 0 {
+		if err := rundir.DropEvaluations(e.dir, later); err != nil {
+			return err
+		}
+	}
+	if fresh {
+		return e.metrics.CutTo(e.mark)
+	}
+	return nil
 }
 
 // trainOnGenerator trains fresh encoders contrastively on the frozen

@@ -46,5 +46,5 @@ func Validate(c config.Config) error {
 			return err
 		}
 	}
-	return nil
+	return checkMemory(c)
 }

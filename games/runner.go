@@ -47,23 +47,41 @@ type Runner struct {
 
 // Resume loads the stage's newest intact checkpoint, if any, into the
 // game, the players and the feed, and returns its record (nil when starting
-// afresh). A checkpoint whose files fail their checksums, or whose record
-// is damaged, is passed over for the one before it, and Warn says so.
+// afresh). A checkpoint whose files fail their checksums, whose record is
+// damaged or that does not load (a step beyond the stage, say) is passed
+// over for the one before it, and Warn says so.
 func (r *Runner) Resume() (*rundir.Checkpoint, error) {
-	c, skipped, err := rundir.LatestCheckpoint(r.Dir, r.Stage)
-	for _, s := range skipped {
+	intact, skipped, err := rundir.Checkpoints(r.Dir, r.Stage)
+	warn := func(msg string) {
 		if r.Warn != nil {
-			r.Warn(fmt.Sprintf("%s: passed over a damaged checkpoint: %s", r.Stage, s))
+			r.Warn(fmt.Sprintf("%s: passed over a damaged checkpoint: %s", r.Stage, msg))
 		}
 	}
-	if err != nil || c == nil {
+	for _, s := range skipped {
+		warn(s)
+	}
+	if err != nil {
 		return nil, err
 	}
-	if err := r.load(c); err != nil {
-		return nil, fmt.Errorf("games: resuming %s from %s: %w", r.Stage, filepath.Join(rundir.CheckpointDir(r.Dir, r.Stage), c.Dir), err)
+	var firstErr error
+	for _, c := range intact {
+		err := r.load(c)
+		if err == nil && r.Metrics != nil && !c.Done {
+			// The rows after the checkpoint belong to the attempt that the
+			// stage now replays.
+			err = r.Metrics.CutTo(c.MetricsBytes)
+		}
+		if err == nil {
+			r.start, r.wallBase = c.Step, c.WallSeconds
+			return c, nil
+		}
+		err = fmt.Errorf("games: resuming %s from %s: %w", r.Stage, filepath.Join(rundir.CheckpointDir(r.Dir, r.Stage), c.Dir), err)
+		if firstErr == nil {
+			firstErr = err
+		}
+		warn(err.Error())
 	}
-	r.start, r.wallBase = c.Step, c.WallSeconds
-	return c, nil
+	return nil, firstErr
 }
 
 // load checks a checkpoint's record against the stage and loads it.

@@ -193,6 +193,7 @@ func TestResumeFallsBackPastADamagedCheckpoint(t *testing.T) {
 	r2.Warn = func(msg string) { warned = append(warned, msg) }
 	// newRunner resumed already, without the warning hook: resume again.
 	r2.Metrics.Close()
+	r2.Metrics = nil
 	c, err := r2.Resume()
 	require.NoError(t, err)
 	require.NotNil(t, c)

@@ -120,12 +120,12 @@ func NewHeads(dt tensor.Dtype, cfg HeadsConfig, rng *rand.Rand) (*Heads, error) 
 	if arch == "" {
 		arch = "convnet"
 	}
-	newEncoder, err := contrast.Encoders.Lookup(arch)
+	spec, err := contrast.Encoders.Lookup(arch)
 	if err != nil {
 		return nil, fmt.Errorf("games: heads: %w", err)
 	}
 	head := func(name string, in int) (*Classifier, error) {
-		enc, err := newEncoder(name, dt, contrast.ModelConfig{Arch: arch, InChannels: in, Width: cfg.Width}, rng)
+		enc, err := spec.New(name, dt, contrast.ModelConfig{Arch: arch, InChannels: in, Width: cfg.Width}, rng)
 		if err != nil {
 			return nil, err
 		}

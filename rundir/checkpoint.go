@@ -176,12 +176,12 @@ func (c *Checkpoint) Verify(runDir string) error {
 	return nil
 }
 
-// LatestCheckpoint returns the newest checkpoint of a stage whose record
-// and files are intact, or nil if the stage has none. It tries latest.json
-// first, then the records of the step folders, newest first. When it falls
-// back past a damaged checkpoint, skipped says what was wrong with each
-// one passed over, so that the caller can tell the user.
-func LatestCheckpoint(runDir, stage string) (c *Checkpoint, skipped []string, err error) {
+// Checkpoints returns a stage's checkpoints whose record and files are
+// intact, newest first: latest.json, then the records of the step folders.
+// skipped says what was wrong with each one passed over, so that the
+// caller can tell the user. A stage without checkpoints has none and no
+// error; one whose every checkpoint is damaged is an error.
+func Checkpoints(runDir, stage string) (intact []*Checkpoint, skipped []string, err error) {
 	base := CheckpointDir(runDir, stage)
 	type candidate struct {
 		path string
@@ -203,7 +203,6 @@ func LatestCheckpoint(runDir, stage string) (c *Checkpoint, skipped []string, er
 			steps = append(steps, e.Name())
 		}
 	}
-	sort.Sort(sort.Reverse(sort.StringSlice(steps)))
 	for _, s := range steps {
 		if latest != nil && s == latest.Dir {
 			continue // latest.json's own folder: its record is latest.json's copy
@@ -226,24 +225,33 @@ func LatestCheckpoint(runDir, stage string) (c *Checkpoint, skipped []string, er
 		return ci.Step > cj.Step
 	})
 	for _, cd := range cands {
-		if cd.err != nil {
+		switch {
+		case cd.err != nil:
 			skipped = append(skipped, cd.err.Error())
-			continue
-		}
-		if cd.c.Stage != stage {
+		case cd.c.Stage != stage:
 			skipped = append(skipped, fmt.Sprintf("%s: the record is of stage %q, not %q", cd.path, cd.c.Stage, stage))
-			continue
+		default:
+			if err := cd.c.Verify(runDir); err != nil {
+				skipped = append(skipped, fmt.Sprintf("%s (iteration %d): %v", cd.path, cd.c.Step, err))
+				continue
+			}
+			intact = append(intact, cd.c)
 		}
-		if err := cd.c.Verify(runDir); err != nil {
-			skipped = append(skipped, fmt.Sprintf("%s (iteration %d): %v", cd.path, cd.c.Step, err))
-			continue
-		}
-		return cd.c, skipped, nil
 	}
-	if len(skipped) > 0 {
+	if len(intact) == 0 && len(skipped) > 0 {
 		return nil, skipped, fmt.Errorf("rundir: no intact checkpoint of stage %s in %s: %s", stage, base, skipped[0])
 	}
-	return nil, nil, nil
+	return intact, skipped, nil
+}
+
+// LatestCheckpoint returns the newest intact checkpoint of a stage (see
+// Checkpoints), or nil if the stage has none.
+func LatestCheckpoint(runDir, stage string) (c *Checkpoint, skipped []string, err error) {
+	intact, skipped, err := Checkpoints(runDir, stage)
+	if err != nil || len(intact) == 0 {
+		return nil, skipped, err
+	}
+	return intact[0], skipped, nil
 }
 
 // Stages lists the stages (and evaluation records) that have a checkpoint

@@ -138,3 +138,27 @@ func FindEvaluation(evs []Evaluation, stage string) (Evaluation, bool) {
 	}
 	return Evaluation{}, false
 }
+
+// DropEvaluations removes the records of stages from evaluations.json
+// (stages may name them by their "-eval" records too).
+func DropEvaluations(runDir string, stages []string) error {
+	all, err := ReadEvaluations(runDir)
+	if err != nil || len(all) == 0 {
+		return err
+	}
+	drop := map[string]bool{}
+	for _, s := range stages {
+		drop[s], drop[strings.TrimSuffix(s, "-eval")] = true, true
+	}
+	kept := all[:0]
+	for _, e := range all {
+		if !drop[e.Stage] {
+			kept = append(kept, e)
+		}
+	}
+	b, err := json.MarshalIndent(kept, "", "  ")
+	if err != nil {
+		return fmt.Errorf("rundir: %w", err)
+	}
+	return WriteBytesAtomic(filepath.Join(runDir, EvaluationsFile), append(b, '\n'))
+}

@@ -88,6 +88,26 @@ func (m *Metrics) Flush() (int64, error) {
 	return st.Size(), nil
 }
 
+// CutTo cuts the file back to size bytes, after flushing: the rows after a
+// checkpoint that a resumed stage replays. A file shorter than size is an
+// error, as in OpenMetrics.
+func (m *Metrics) CutTo(size int64) error {
+	have, err := m.Flush()
+	if err != nil {
+		return err
+	}
+	if have < size {
+		return fmt.Errorf("rundir: %s holds %d bytes but the checkpoint vouches for %d: rows are missing", m.path, have, size)
+	}
+	if err := m.f.Truncate(size); err != nil {
+		return fmt.Errorf("rundir: metrics: cutting %s back to %d bytes: %w", m.path, size, err)
+	}
+	if _, err := m.f.Seek(0, io.SeekEnd); err != nil {
+		return fmt.Errorf("rundir: metrics: %w", err)
+	}
+	return nil
+}
+
 // Close flushes and closes the file.
 func (m *Metrics) Close() error {
 	if _, err := m.Flush(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/learnviews/learnviews/config"
+	"github.com/learnviews/learnviews/experiment"
 	"github.com/learnviews/learnviews/registry"
 )
 
@@ -58,6 +59,9 @@ func newConfigCmd() *cobra.Command {
 			b, err := c.YAML()
 			if err != nil {
 				return err
+			}
+			if m, err := experiment.EstimateMemory(c); err == nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "# peak memory of a run: %s\n", m)
 			}
 			_, err = cmd.OutOrStdout().Write(b)
 			return err

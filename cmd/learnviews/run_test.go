@@ -22,7 +22,7 @@ import (
 
 // TestMain lets a test run the real command in a child process (for kill -9).
 func TestMain(m *testing.M) {
-	if os.Getenv("LEARNVIEWS_TEST_CHILD") == "1" {
+	if os.Getenv("GO_TEST_LEARNVIEWS_CHILD") == "1" {
 		main()
 		os.Exit(0)
 	}
@@ -149,7 +149,7 @@ func TestKillAndResume(t *testing.T) {
 		t.Run("killed in "+when, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "killed")
 			child := exec.Command(os.Args[0], runArgs(dir, "run.checkpoint_every=3")...)
-			child.Env = append(os.Environ(), "LEARNVIEWS_TEST_CHILD=1")
+			child.Env = append(os.Environ(), "GO_TEST_LEARNVIEWS_CHILD=1")
 			require.NoError(t, child.Start())
 			waitFor := filepath.Join(dir, "checkpoint", when, "latest.json")
 			deadline := time.Now().Add(2 * time.Minute)
@@ -203,5 +203,6 @@ func TestProfilesAndConfigCommands(t *testing.T) {
 	require.NoError(t, root.Execute())
 	assert.Contains(t, buf.String(), "seed: 9")
 	assert.Contains(t, buf.String(), "name: cmnist")
-	assert.True(t, strings.HasPrefix(buf.String(), "profile: cmnist"))
+	assert.True(t, strings.HasPrefix(buf.String(), "# peak memory of a run: about "), "the memory estimate first, as a comment")
+	assert.Contains(t, buf.String(), "\nprofile: cmnist\n")
 }

@@ -63,7 +63,7 @@ func executeOut(t *testing.T, args ...string) (string, error) {
 // childEnv makes the worker processes of an in-process sweep (this test
 // binary) run the command.
 func childEnv(t *testing.T) {
-	t.Setenv("LEARNVIEWS_TEST_CHILD", "1")
+	t.Setenv("GO_TEST_LEARNVIEWS_CHILD", "1")
 }
 
 func TestSweepRejectsBadUse(t *testing.T) {
@@ -312,7 +312,7 @@ func TestSupervisedKillAndResume(t *testing.T) {
 	// One thread: the numbers of two processes agree to the last bit.
 	child := func(args ...string) *exec.Cmd {
 		c := exec.Command(os.Args[0], args...)
-		c.Env = append(os.Environ(), "LEARNVIEWS_TEST_CHILD=1", "GOMAXPROCS=1")
+		c.Env = append(os.Environ(), "GO_TEST_LEARNVIEWS_CHILD=1", "GOMAXPROCS=1")
 		return c
 	}
 	ref := filepath.Join(t.TempDir(), "ref")
