@@ -132,3 +132,18 @@ func ResizeRegion(img Image, y0, x0, h, w, oh, ow int) Image {
 	resample(out.Pix, img.Pix, img.C, img.W, y0, h, oh, ow, newTaps(x0, w, ow), newTaps(y0, h, oh))
 	return out
 }
+
+// CentreCrop returns the h×w box at the centre of img (a copy).
+func CentreCrop(img Image, h, w int) (Image, error) {
+	if h <= 0 || w <= 0 || h > img.H || w > img.W {
+		return Image{}, fmt.Errorf("centre crop of %d×%d from %v: want a box inside the image", h, w, img.Shape())
+	}
+	y0, x0 := (img.H-h)/2, (img.W-w)/2
+	out := New(img.C, h, w)
+	for c := range img.C {
+		for y := range h {
+			copy(out.Pix[(c*h+y)*w:(c*h+y+1)*w], img.Pix[(c*img.H+y0+y)*img.W+x0:])
+		}
+	}
+	return out, nil
+}

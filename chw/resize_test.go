@@ -134,3 +134,18 @@ func TestResizeRegionStaysInTheBox(t *testing.T) {
 		t.Error("the identity shares storage with its source")
 	}
 }
+
+func TestCentreCrop(t *testing.T) {
+	img := New(1, 4, 5)
+	for i := range img.Pix {
+		img.Pix[i] = float32(i)
+	}
+	out, err := CentreCrop(img, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertClose(t, "centre", out.Pix, []float32{6, 7, 8, 11, 12, 13}, 0)
+	if _, err := CentreCrop(img, 5, 5); err == nil {
+		t.Error("a box larger than the image was cut")
+	}
+}

@@ -162,7 +162,7 @@ func TestStrictValues(t *testing.T) {
 	}
 	// What is well formed still loads: whole numbers written as floats,
 	// numbers for text, other variables of the environment.
-	c, err := Load(Sources{Set: []string{"game.steps=2e2", "data.dir=123", "seed=18446744073709551615"}, Env: []string{"HOME=/x", "LEARNVIEWSX=1"}})
+	c, err := Load(Sources{Set: []string{"game.steps=2e2", "data.dir=123", "seed=18446744073709551615"}, Env: []string{"HOME=/x", "LEARNVIEWSX=1", "LEARNVIEWS_STL10_DIR=/data/stl10_binary"}})
 	require.NoError(t, err)
 	assert.Equal(t, 200, c.Game.Steps)
 	assert.Equal(t, "123", c.Data.Dir)

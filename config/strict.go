@@ -136,8 +136,14 @@ func describeValue(v any) any {
 	return v
 }
 
-// checkEnv reports the first LEARNVIEWS_* variable that names no key, with
-// the closest key's variable, and the first empty one.
+// isDataFolderVar reports whether name is one of the data sets' folder
+// variables (LEARNVIEWS_STL10_DIR and the like, which learnviews data list
+// names): variables of their own, not settings.
+func isDataFolderVar(name string) bool { return strings.HasSuffix(name, "_DIR") }
+
+// checkEnv reports the first LEARNVIEWS_* variable that names no key (and
+// no data folder), with the closest key's variable, and the first empty
+// one.
 func checkEnv(env map[string]string, known map[string]any) error {
 	names := make(map[string]string, len(known))
 	for k := range known {
@@ -145,7 +151,7 @@ func checkEnv(env map[string]string, known map[string]any) error {
 	}
 	var vars []string
 	for name := range env {
-		if strings.HasPrefix(name, EnvPrefix+"_") {
+		if _, isKey := names[name]; strings.HasPrefix(name, EnvPrefix+"_") && (isKey || !isDataFolderVar(name)) {
 			vars = append(vars, name)
 		}
 	}

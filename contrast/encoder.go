@@ -259,10 +259,11 @@ type ModelConfig struct {
 // for views of cfg.InChannels channels at width cfg.Width.
 type EncoderFactory func(name string, dt tensor.Dtype, cfg ModelConfig, rng *rand.Rand) (Encoder, error)
 
-// Size is what an encoder holds: its parameters, and the values its layers
-// produce for one sample (the activations a training step keeps).
+// Size is what an encoder holds and costs: its parameters, the values its
+// layers produce for one sample (the activations a training step keeps),
+// and the multiply-adds of its forward pass on one sample.
 type Size struct {
-	Params, Activations int64
+	Params, Activations, MACs int64
 }
 
 // EncoderSpec is one kind of encoder: how to build it and how large it is
@@ -304,6 +305,7 @@ func convNetSize(cfg ModelConfig, h, w int) Size {
 	for i := range 4 {
 		s.Params += int64(chans[i]*chans[i+1]*9 + 4*chans[i+1]) // weights, then γ, β and the running statistics
 		s.Activations += 2 * int64(chans[i+1]) * area
+		s.MACs += int64(chans[i]*chans[i+1]*9) * area
 		if i != 2 {
 			area /= 4
 		}
@@ -324,6 +326,7 @@ func resNetSize(cfg ModelConfig, blocks []int, h, w int) Size {
 	area := int64(h * w)
 	s.Params += int64(cfg.InChannels*width*9 + 4*width)
 	s.Activations += 2 * int64(width) * area
+	s.MACs += int64(cfg.InChannels*width*9) * area
 	in := width
 	for st, n := range blocks {
 		out := width << st
@@ -333,9 +336,11 @@ func resNetSize(cfg ModelConfig, blocks []int, h, w int) Size {
 			}
 			s.Params += int64(in*out*9 + out*out*9 + 8*out)
 			s.Activations += 6 * int64(out) * area
+			s.MACs += int64(in*out*9+out*out*9) * area
 			if in != out || (st > 0 && b == 0) {
 				s.Params += int64(in*out + 4*out)
 				s.Activations += 2 * int64(out) * area
+				s.MACs += int64(in*out) * area
 			}
 			in = out
 		}

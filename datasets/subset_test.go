@@ -5,6 +5,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/learnviews/learnviews/datasets"
 )
 
@@ -156,4 +159,22 @@ func TestSubsetKeepsFactorsAndSecondViews(t *testing.T) {
 	if _, err := datasets.NewSubset(s, []int{10}); err == nil {
 		t.Fatal("index past the end accepted")
 	}
+}
+
+func TestConcat(t *testing.T) {
+	a, err := datasets.NewInMemory("a", datasets.Shape{C: 1, H: 1, W: 2}, []string{"x", "y"}, []uint8{1, 2, 3, 4}, []int{0, 1})
+	require.NoError(t, err)
+	b, err := datasets.NewInMemory("b", datasets.Shape{C: 1, H: 1, W: 2}, nil, []uint8{5, 6}, []int{datasets.NoLabel})
+	require.NoError(t, err)
+	c, err := datasets.NewConcat(a, b)
+	require.NoError(t, err)
+	require.Equal(t, 3, c.Len())
+	assert.Equal(t, []int{0, 1, datasets.NoLabel}, []int{c.Label(0), c.Label(1), c.Label(2)})
+	dst := make([]float32, 2)
+	c.Image(2, dst)
+	assert.InDeltaSlice(t, []float32{5.0 / 255, 6.0 / 255}, dst, 1e-6)
+	other, err := datasets.NewInMemory("o", datasets.Shape{C: 1, H: 2, W: 1}, nil, []uint8{1, 2}, []int{datasets.NoLabel})
+	require.NoError(t, err)
+	_, err = datasets.NewConcat(a, other)
+	assert.ErrorContains(t, err, "images of")
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/learnviews/learnviews/chw"
 	"github.com/learnviews/learnviews/config"
 	"github.com/learnviews/learnviews/datasets"
 	"github.com/learnviews/learnviews/datasets/cmnist"
@@ -131,9 +132,9 @@ func OpenData(c config.Config) (*Data, error) {
 	if test, err = subset(test, c.Data.Test, c.Seed+offsetTestSubset); err != nil {
 		return nil, err
 	}
-	d := &Data{Train: train, Test: test, Unlabelled: unl, Classes: len(train.Classes())}
-	if s := train.Shape(); s.H != c.Data.Size || s.W != c.Data.Size {
-		return nil, fmt.Errorf("data.size %d: the %s images are %v; resize them or set data.size", c.Data.Size, c.Data.Name, s)
+	d := &Data{Train: train, Test: test, Classes: len(train.Classes())}
+	if err := checkSide(c, train); err != nil {
+		return nil, err
 	}
 	if c.Data.Validation > 0 {
 		if c.Data.Validation >= train.Len() {
@@ -146,9 +147,19 @@ func OpenData(c config.Config) (*Data, error) {
 		d.Train, d.Validation = tr, val
 		train = tr
 	}
+	if unl != nil {
+		// The data set's own unlabelled images join the training images,
+		// as the paper's STL-10 pool (train+unlabeled) does.
+		if d.Unlabelled, err = datasets.NewConcat(train, unl); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Data.Name, err)
+		}
+	}
 	n := min(c.Data.Labelled, train.Len()-2*c.Game.Batch)
 	if n <= 0 {
-		d.Labelled, d.Unlabelled = train, train
+		d.Labelled = train
+		if d.Unlabelled == nil {
+			d.Unlabelled = train
+		}
 		return d, nil
 	}
 	lab, rest, err := datasets.SplitLabelled(train, n, c.Seed+offsetLabelledSplit)
@@ -160,6 +171,53 @@ func OpenData(c config.Config) (*Data, error) {
 		d.Unlabelled = rest
 	}
 	return d, nil
+}
+
+// checkSide checks that the images can be made into data.size views:
+// those of a paired set (Colorful-Moving-MNIST) are generated at that
+// size, the others may be larger, to be cropped or resized down.
+func checkSide(c config.Config, ds datasets.Dataset) error {
+	s := ds.Shape()
+	if _, ok := paired(ds); ok {
+		if s.H != c.Data.Size || s.W != c.Data.Size {
+			return fmt.Errorf("data.size %d: the %s views are %v", c.Data.Size, c.Data.Name, s)
+		}
+		return nil
+	}
+	if s.H < c.Data.Size || s.W < c.Data.Size {
+		return fmt.Errorf("data.size %d: the %s images are %v, smaller than the views", c.Data.Size, c.Data.Name, s)
+	}
+	return nil
+}
+
+// fit makes an image size×size for evaluation and for the stages that do
+// not crop: as the authors' probe, the shorter side is resized to
+// ⌈size·70/64⌉ and the centre size×size box cut out (96 → 70 → 64 on
+// STL-10). An image of that size already is returned as it is.
+func fit(img chw.Image, size int) (chw.Image, error) {
+	if img.H == size && img.W == size {
+		return img, nil
+	}
+	r, err := chw.ResizeShort(img, (size*70+63)/64)
+	if err != nil {
+		return chw.Image{}, err
+	}
+	return chw.CentreCrop(r, size, size)
+}
+
+// fitAll fits each image (see fit).
+func fitAll(imgs []chw.Image, size int) ([]chw.Image, error) {
+	if len(imgs) == 0 || imgs[0].H == size && imgs[0].W == size {
+		return imgs, nil
+	}
+	out := make([]chw.Image, len(imgs))
+	for i, img := range imgs {
+		var err error
+		if out[i], err = fit(img, size); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // subset keeps the first n items of a seeded permutation (all when n is 0

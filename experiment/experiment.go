@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"gorgonia.org/tensor"
 
@@ -148,11 +149,20 @@ func (e *Experiment) open() error {
 	if m, err := EstimateMemory(e.cfg); err == nil {
 		e.logf("memory: peak estimated at %s", m)
 	}
+	if s, err := EstimateIteration(e.cfg); err == nil {
+		e.logf("time: about %.2g s per iteration of the first stage, %s for its %d iterations (estimated from a matrix product timed here)",
+			s, time.Duration(s*float64(e.cfg.Game.Steps)*float64(time.Second)).Round(time.Second), e.cfg.Game.Steps)
+	}
 	if e.data, err = OpenData(e.cfg); err != nil {
 		return err
 	}
 	d := e.data
-	e.logf("data: %s, %d training images (%d labelled), %d test images, %v", e.cfg.Data.Name, d.Train.Len(), d.Labelled.Len(), d.Test.Len(), d.Train.Shape())
+	e.logf("data: %s, %d training images (%d labelled, %d in the unlabelled pool), %d test images, %v", e.cfg.Data.Name,
+		d.Train.Len(), d.Labelled.Len(), d.Unlabelled.Len(), d.Test.Len(), d.Train.Shape())
+	if s := d.Train.Shape(); s.H != e.cfg.Data.Size || s.W != e.cfg.Data.Size {
+		// Fixed views of larger images are made at data.size too.
+		e.views.Size = e.cfg.Data.Size
+	}
 	return nil
 }
 

@@ -169,14 +169,17 @@ func newImageFeed(unl, lab datasets.Dataset, batch, lbatch, workers, size int, s
 	return f, nil
 }
 
-// prepared augments imgs with the draw seed (when the feed augments) and
-// prepares them into dst.
+// prepared augments imgs with the draw seed (when the feed augments, to
+// size×size) or fits them to size×size, and prepares them into dst.
 func (f *imageFeed) prepared(dst []float32, imgs []chw.Image, seed uint64) error {
+	var err error
 	if f.aug != nil {
-		var err error
-		if imgs, err = f.aug.ApplyBatch(imgs, f.size, f.size, seed); err != nil {
-			return err
-		}
+		imgs, err = f.aug.ApplyBatch(imgs, f.size, f.size, seed)
+	} else {
+		imgs, err = fitAll(imgs, f.size)
+	}
+	if err != nil {
+		return err
 	}
 	return f.prep.into(dst, imgs)
 }
@@ -191,7 +194,7 @@ func (f *imageFeed) Next() ([]float32, []float32, error) {
 	defer b.Release()
 	imgs := images(b)
 	if f.aug == nil {
-		return f.x, nil, f.prep.into(f.x, imgs)
+		return f.x, nil, f.prepared(f.x, imgs, 0)
 	}
 	base := f.seed<<20 + 2*uint64(f.unl.batches)
 	if err := f.prepared(f.x, imgs, base); err != nil {
@@ -471,9 +474,13 @@ func (fx *featureExtractor) batchFeatures(b *datasets.Batch) ([][]float64, error
 	if fx.paired {
 		return fx.ex1.Features(b.Images)
 	}
-	imgs := images(b)
+	size := fx.e.cfg.Data.Size
+	imgs, err := fitAll(images(b), size)
+	if err != nil {
+		return nil, err
+	}
 	var v1, v2 []float32
-	h, w := b.Shape.H, b.Shape.W
+	h, w := size, size
 	if fx.gen == nil {
 		b1, b2, err := fx.pipe.Views(imgs, 0)
 		if err != nil {
@@ -481,7 +488,7 @@ func (fx *featureExtractor) batchFeatures(b *datasets.Batch) ([][]float64, error
 		}
 		v1, v2 = b1.Pix, b2.Pix
 	} else {
-		in := make([]float32, len(b.Images))
+		in := make([]float32, len(imgs)*3*h*w)
 		if err := fx.e.prep.into(in, imgs); err != nil {
 			return nil, err
 		}

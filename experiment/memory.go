@@ -6,10 +6,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/learnviews/learnviews/config"
 	"github.com/learnviews/learnviews/contrast"
 	"github.com/learnviews/learnviews/games"
+	"github.com/learnviews/learnviews/nn"
 )
 
 // Memory is an estimate of a run's peak resident memory, in bytes, and
@@ -172,4 +174,63 @@ func physicalMemory() int64 {
 		}
 	}
 	return 0
+}
+
+// EstimateIteration estimates the seconds of one iteration of the run's
+// first training stage on this machine: the multiply-adds of its encoders'
+// forward and backward passes (contrast.EncoderSpec.Size) over the speed
+// of a matrix product measured here, at the share of it that the
+// convolutions reach (docs/BENCHMARKS.md).
+func EstimateIteration(c config.Config) (float64, error) {
+	split, err := viewSplit(c)
+	if err != nil {
+		return 0, err
+	}
+	enc, err := contrast.Encoders.Lookup(c.Encoder.Arch)
+	if err != nil {
+		return 0, err
+	}
+	c1, c2 := len(split.V1), len(split.V2)
+	if c.Data.Name == "cmnist" {
+		c1, c2 = 3*c.Data.Frames, 3
+	}
+	mc := func(in int) contrast.ModelConfig {
+		return contrast.ModelConfig{Arch: c.Encoder.Arch, InChannels: in, Width: c.Encoder.Width}
+	}
+	macs := enc.Size(mc(c1), c.Data.Size, c.Data.Size).MACs + enc.Size(mc(c2), c.Data.Size, c.Data.Size).MACs
+	kind, err := games.Kinds.Lookup(c.Game.Kind)
+	if err != nil {
+		return 0, err
+	}
+	// A step is a forward and a backward pass, about three forwards; the
+	// generator's step runs the encoders again for its input gradients.
+	passes := 3.0
+	if kind.Generator && c.Generator.Kind != config.NoGenerator {
+		passes += 3
+	}
+	flops := 2 * float64(macs) * float64(c.Game.Batch) * passes * float64(c.Game.EstimatorSteps)
+	return flops / (convEfficiency * measuredFlops()), nil
+}
+
+// convEfficiency is the share of a matrix product's speed that a training
+// step's convolutions, normalisations and optimiser reach, fitted to the
+// measured steps of docs/BENCHMARKS.md.
+const convEfficiency = 0.35
+
+// measuredFlops times float32 matrix products of 256×256 by 256×256 for a
+// few tens of milliseconds and returns their speed in FLOP/s.
+func measuredFlops() float64 {
+	const n = 256
+	a, b, out := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	for i := range a {
+		a[i], b[i] = float32(i%7)/7, float32(i%5)/5
+	}
+	nn.Sgemm(false, false, n, n, n, 1, a, n, b, n, 0, out, n) // warm up
+	start := time.Now()
+	runs := 0
+	for time.Since(start) < 30*time.Millisecond {
+		nn.Sgemm(false, false, n, n, n, 1, a, n, b, n, 0, out, n)
+		runs++
+	}
+	return 2 * n * n * n * float64(runs) / time.Since(start).Seconds()
 }

@@ -31,8 +31,8 @@ func Validate(c config.Config) error {
 	if err != nil {
 		return err
 	}
-	if ds.Side != 0 && c.Data.Size != ds.Side {
-		return &config.ValueError{Key: "data.size", Value: c.Data.Size, Allowed: fmt.Sprintf("the %s images are %d×%d pixels", c.Data.Name, ds.Side, ds.Side)}
+	if ds.Side != 0 && c.Data.Size > ds.Side {
+		return &config.ValueError{Key: "data.size", Value: c.Data.Size, Allowed: fmt.Sprintf("the %s images are %d×%d pixels: views are crops of them, at most that size", c.Data.Name, ds.Side, ds.Side)}
 	}
 	kind, err := games.Kinds.Lookup(c.Game.Kind)
 	if err != nil {
