@@ -72,9 +72,9 @@ func Run(ctx context.Context, cfg config.Config, dir string, opt Options) ([]run
 	return e.Run(ctx)
 }
 
-// Open validates cfg, takes the run directory's lock, writes its
-// configuration and manifest (a new run) and opens the data. Nothing is
-// created when cfg is invalid.
+// Open validates cfg, opens the data, takes the run directory's lock and
+// writes its configuration and manifest (a new run). Nothing is created
+// when cfg is invalid or the data cannot be opened.
 func Open(cfg config.Config, dir string, opt Options) (*Experiment, error) {
 	if err := Validate(cfg); err != nil {
 		return nil, err
@@ -87,6 +87,15 @@ func Open(cfg config.Config, dir string, opt Options) (*Experiment, error) {
 		}
 	} else if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return nil, fmt.Errorf("run directory %s is not empty: choose another --out, or continue it with --resume %s", dir, dir)
+	}
+	// The data first: a missing or damaged data set makes no directory.
+	var err error
+	if e.data, err = OpenData(cfg); err != nil {
+		return nil, err
+	}
+	if s := e.data.Train.Shape(); s.H != cfg.Data.Size || s.W != cfg.Data.Size {
+		// Fixed views of larger images are made at data.size too.
+		e.views.Size = cfg.Data.Size
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -153,16 +162,9 @@ func (e *Experiment) open() error {
 		e.logf("time: about %.2g s per iteration of the first stage, %s for its %d iterations (estimated from a matrix product timed here)",
 			s, time.Duration(s*float64(e.cfg.Game.Steps)*float64(time.Second)).Round(time.Second), e.cfg.Game.Steps)
 	}
-	if e.data, err = OpenData(e.cfg); err != nil {
-		return err
-	}
 	d := e.data
 	e.logf("data: %s, %d training images (%d labelled, %d in the unlabelled pool), %d test images, %v", e.cfg.Data.Name,
 		d.Train.Len(), d.Labelled.Len(), d.Unlabelled.Len(), d.Test.Len(), d.Train.Shape())
-	if s := d.Train.Shape(); s.H != e.cfg.Data.Size || s.W != e.cfg.Data.Size {
-		// Fixed views of larger images are made at data.size too.
-		e.views.Size = e.cfg.Data.Size
-	}
 	return nil
 }
 

@@ -28,7 +28,8 @@ func TestOpenValidatesBeforeMakingAnything(t *testing.T) {
 		{[]string{"views.spec=ydbdr:0|1,7"}, "views.spec"},
 		{[]string{"stage2.augment=crop=2"}, "stage2.augment"},
 		{[]string{"stage2.augment=foo"}, "stage2.augment"},
-		{[]string{"data.name=stl10", "data.dir=/nowhere", "data.size=64"}, "data.size = 64"},
+		{[]string{"data.name=stl10", "data.dir=/nowhere", "data.size=64"}, "data.dir /nowhere"},
+		{[]string{"data.name=stl10", "data.dir=/nowhere", "data.size=128"}, "data.size = 128"},
 		{[]string{"game.kind=supervised-encoder", "generator.kind=none"}, "needs data.name cmnist"},
 	}
 	for _, tc := range tests {
