@@ -168,3 +168,33 @@ func TestStrictValues(t *testing.T) {
 	assert.Equal(t, "123", c.Data.Dir)
 	assert.Equal(t, uint64(18446744073709551615), c.Seed)
 }
+
+// A configuration file, whatever its bytes, loads into a valid
+// configuration or fails with an error.
+func FuzzConfigFile(f *testing.F) {
+	for _, seed := range []string{
+		"game:\n  steps: 12\n",
+		"game:\n  steps: 1.5\n",
+		"seed: -1\n",
+		"game:\n  steps: 99999999999999999999\n",
+		"generator:\n  blocks: 50000000\n",
+		"game: [\n",
+		"profile: nope\n",
+		"sweep:\n  points:\n    - {label: a, set: [\"game.steps=2\"]}\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(Sources{File: path})
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Load returned a configuration that fails Validate: %v", err)
+		}
+	})
+}

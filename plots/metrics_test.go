@@ -1,6 +1,7 @@
 package plots
 
 import (
+	"bytes"
 	"math"
 	"os"
 	"path/filepath"
@@ -327,4 +328,21 @@ func TestSmooth(t *testing.T) {
 	if in.Y[1] != 1 {
 		t.Error("Smooth changed its input")
 	}
+}
+
+// metrics.jsonl, whatever its bytes, decodes or fails with an error.
+func FuzzDecodeMetrics(f *testing.F) {
+	f.Add([]byte("{\"kind\":\"step\",\"step\":1,\"ince\":2.5}\n{\"kind\":\"eval\",\"step\":2,\"probe_acc\":0.3}\n"))
+	f.Add([]byte("{\"kind\":\"step\",\"step\":1}\n{\"kind\":\"st"))
+	f.Add([]byte("\x00\x00\x00\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		recs, err := DecodeMetrics(bytes.NewReader(b), "m.jsonl")
+		if err != nil {
+			return
+		}
+		for _, r := range recs {
+			r.Float("ince")
+			r.Player()
+		}
+	})
 }

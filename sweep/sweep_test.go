@@ -262,3 +262,37 @@ func TestKubernetesJob(t *testing.T) {
 	}
 	assert.Error(t, KubernetesJob(&buf, KubernetesOptions{}))
 }
+
+// A sweep's plan, whatever its bytes, reads or fails.
+func FuzzReadPlan(f *testing.F) {
+	p, err := NewPlan("x", []Point{{Label: "a", Set: []string{"game.steps=2"}}}, []uint64{1, 2})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := p.Encode(&buf); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte(`{"profile":"x","tasks":[{"index":5,"point":9}]}`))
+	f.Add([]byte(`{"profile":"x","points":[{"label":"../../a"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, PlanFile), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		plan, err := ReadPlan(dir)
+		if err != nil {
+			return
+		}
+		for i := range plan.Tasks {
+			tk, err := plan.Task(i)
+			if err != nil {
+				continue
+			}
+			if tk.Point < 0 || tk.Point >= len(plan.Points) {
+				t.Fatalf("task %d names point %d of %d", i, tk.Point, len(plan.Points))
+			}
+		}
+	})
+}
