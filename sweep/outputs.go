@@ -54,7 +54,13 @@ func WriteOutputs(dir string, w io.Writer) (*Plan, error) {
 		}
 		if plan.Table != "" {
 			fmt.Fprintln(w)
-			return SweepCells(plan, rows).Markdown(w)
+			if err := SweepCells(plan, rows).Markdown(w); err != nil {
+				return err
+			}
+		}
+		if plan.Table == "learned-views" {
+			fmt.Fprintln(w)
+			return Table5Tests(plan, results).Markdown(w)
 		}
 		return nil
 	}); err != nil {
@@ -176,6 +182,13 @@ func sweepReport(dir string, plan *Plan, rows []Row, results []Result, missing [
 	if plan.Table != "" {
 		s := SweepCells(plan, rows)
 		rep.Tables = append(rep.Tables, plots.Table{Caption: s.Caption, Header: s.Header, Rows: s.Rows})
+	}
+	if plan.Table == "learned-views" {
+		s := Table5Tests(plan, results)
+		rep.Tables = append(rep.Tables, plots.Table{Caption: s.Caption, Header: s.Header, Rows: s.Rows})
+	}
+	if len(results) > 0 && results[0].Split == "validation" {
+		rep.Notes = append(rep.Notes, "Accuracies are on the validation split carved out of the training images (eval.split validation), not on the test images.")
 	}
 	runs := plots.Table{Caption: "Every run: I_NCE at the end of training, accuracies and wall time.",
 		Header: []string{"task", "point", "seed", "stage", "I_NCE", "probe", "kNN", "train wall", "dir"}}

@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -135,4 +136,50 @@ func CellsFor(p *Plan, rows []Row) Cells {
 		return Table5Cells(p, rows)
 	}
 	return SweepCells(p, rows)
+}
+
+// WelchT is Welch's t statistic of the difference of the means of a and b,
+// with its Welch–Satterthwaite degrees of freedom; ok is false when either
+// sample has fewer than two values or both have no spread.
+func WelchT(a, b []float64) (t, df float64, ok bool) {
+	sa, sb := MeanStd(a), MeanStd(b)
+	if sa.N < 2 || sb.N < 2 {
+		return 0, 0, false
+	}
+	va, vb := sa.Std*sa.Std/float64(sa.N), sb.Std*sb.Std/float64(sb.N)
+	if va+vb == 0 {
+		return 0, 0, false
+	}
+	t = (sa.Mean - sb.Mean) / math.Sqrt(va+vb)
+	df = (va + vb) * (va + vb) / (va*va/float64(sa.N-1) + vb*vb/float64(sb.N-1))
+	return t, df, true
+}
+
+// Table5Tests compares the semi-supervised generator's accuracies with the
+// raw views' and the unsupervised generator's, input space by input space:
+// the difference of the means (points) and Welch's t over the seeds.
+func Table5Tests(p *Plan, results []Result) Cells {
+	c := Cells{
+		Caption: "Semi-supervised views against the others: difference of the mean linear-probe accuracies (points) and Welch's t over the seeds " +
+			"(|t| above about 2.8 is significant at 5% with two to four degrees of freedom).",
+		Header: []string{"comparison", "input", "difference", "Welch t", "df"},
+	}
+	acc := map[string][]float64{}
+	for _, r := range results {
+		acc[r.Label] = append(acc[r.Label], 100*r.ProbeAcc)
+	}
+	for _, other := range []string{"raw views", "unsupervised", "supervised"} {
+		for _, in := range []string{"RGB", "YDbDr"} {
+			semi, them := acc["semi-supervised, "+in], acc[other+", "+in]
+			if len(semi) == 0 || len(them) == 0 {
+				continue
+			}
+			row := []string{"semi-supervised − " + other, in, fmt.Sprintf("%+.1f", MeanStd(semi).Mean-MeanStd(them).Mean), "–", "–"}
+			if t, df, ok := WelchT(semi, them); ok {
+				row[3], row[4] = fmt.Sprintf("%+.2f", t), fmt.Sprintf("%.1f", df)
+			}
+			c.Rows = append(c.Rows, row)
+		}
+	}
+	return c
 }

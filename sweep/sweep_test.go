@@ -296,3 +296,21 @@ func FuzzReadPlan(f *testing.F) {
 		}
 	})
 }
+
+func TestWelchT(t *testing.T) {
+	// Two samples of three: means 2 and 5, variances 1 and 1.
+	tv, df, ok := WelchT([]float64{1, 2, 3}, []float64{4, 5, 6})
+	require.True(t, ok)
+	assert.InDelta(t, -3/math.Sqrt(2.0/3), tv, 1e-12)
+	assert.InDelta(t, 4, df, 1e-12)
+	_, _, ok = WelchT([]float64{1}, []float64{2, 3})
+	assert.False(t, ok)
+	p, err := NewPlan("table-learned-views", []Point{{Label: "semi-supervised, RGB"}, {Label: "raw views, RGB"}}, []uint64{1, 2})
+	require.NoError(t, err)
+	c := Table5Tests(p, []Result{
+		{Label: "semi-supervised, RGB", Evaluation: rundir.Evaluation{ProbeAcc: 0.30}}, {Label: "semi-supervised, RGB", Evaluation: rundir.Evaluation{ProbeAcc: 0.32}},
+		{Label: "raw views, RGB", Evaluation: rundir.Evaluation{ProbeAcc: 0.25}}, {Label: "raw views, RGB", Evaluation: rundir.Evaluation{ProbeAcc: 0.27}},
+	})
+	require.Len(t, c.Rows, 1)
+	assert.Equal(t, []string{"semi-supervised − raw views", "RGB", "+5.0", "+3.54", "2.0"}, c.Rows[0])
+}
