@@ -238,6 +238,9 @@ func (e *Experiment) stages(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if err := e.saveEncoders(rundir.StageContrastive, est, e.views, false); err != nil {
+			return err
+		}
 		return e.evaluate(ctx, rundir.StageContrastive, c.Game.Steps, est, nil, e.views)
 	}
 	if err := e.learnViews(ctx, kind); err != nil {
@@ -248,6 +251,9 @@ func (e *Experiment) stages(ctx context.Context) error {
 	}
 	est, err := e.trainOnGenerator(ctx)
 	if err != nil {
+		return err
+	}
+	if err := e.saveEncoders(rundir.StageStage2, est, e.views, true); err != nil {
 		return err
 	}
 	if err := e.evaluate(ctx, rundir.StageStage2, c.Stage2.Steps, est, e.gen, e.views); err != nil {

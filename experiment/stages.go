@@ -53,11 +53,14 @@ func augmentations(key, s string) ([]viewgen.Aug, error) {
 // one per example of the data set its batches come from.
 func NewEstimator(c config.Config, rng *rand.Rand, c1, c2, examples int) (*contrast.Estimator, error) {
 	dt := dtype(c)
-	mc := func(in int) contrast.ModelConfig {
-		return contrast.ModelConfig{Arch: c.Encoder.Arch, InChannels: in, Width: c.Encoder.Width, EmbedDim: c.Encoder.EmbedDim, HeadHidden: c.Encoder.HeadHidden}
-	}
-	return contrast.NewEstimator(dt, contrast.EstimatorConfig{F1: mc(c1), F2: mc(c2), Critic: c.Critic.Kind, Tau: c.Critic.Tau, Bound: c.Critic.Bound,
+	return contrast.NewEstimator(dt, contrast.EstimatorConfig{F1: modelConfig(c, c1), F2: modelConfig(c, c2), Critic: c.Critic.Kind, Tau: c.Critic.Tau, Bound: c.Critic.Bound,
 		Bank: contrast.BankConfig{Size: examples, K: c.Critic.BankK, Momentum: c.Critic.BankMomentum, Seed: c.Seed + offsetBanks}}, rng)
+}
+
+// modelConfig is the configuration of an encoder with its head (f1 or f2)
+// for views of in channels.
+func modelConfig(c config.Config, in int) contrast.ModelConfig {
+	return contrast.ModelConfig{Arch: c.Encoder.Arch, InChannels: in, Width: c.Encoder.Width, EmbedDim: c.Encoder.EmbedDim, HeadHidden: c.Encoder.HeadHidden}
 }
 
 // estimatorNets are the networks of an estimator, each a group of its
@@ -201,9 +204,11 @@ func (e *Experiment) learnViews(ctx context.Context, kind games.Kind) error {
 	}
 	defer gm.Close()
 	e.gen = gen
-	if s, ok := gen.(interface{ SetInput(flow.Input) error }); ok && e.prep.stats != nil {
-		if err := s.SetInput(flow.InputOf(*e.prep.stats)); err != nil {
-			return err
+	if s, ok := gen.(interface{ SetInput(flow.Input) error }); ok {
+		if in, ok := e.prep.input(); ok {
+			if err := s.SetInput(in); err != nil {
+				return err
+			}
 		}
 	}
 	augs, _ := augmentations("game.augment", c.Game.Augment) // checked by Validate
@@ -254,6 +259,20 @@ func (e *Experiment) prepareInput() error {
 	e.logf("%s: input %s, mean %.3f %.3f %.3f, std %.3f %.3f %.3f over %d training images", rundir.StageViewLearning, space,
 		st.Mean[0], st.Mean[1], st.Mean[2], st.Std[0], st.Std[1], st.Std[2], len(idx))
 	return nil
+}
+
+// input is what the generator reads, as its file records it: the colour
+// space and its standardisation, or the space alone (mean 0, std 1) when
+// the run does not standardise; false for raw RGB, which a file without an
+// input means.
+func (p inputPrep) input() (flow.Input, bool) {
+	switch {
+	case p.stats != nil:
+		return flow.InputOf(*p.stats), true
+	case p.space != viewgen.RGB:
+		return flow.Input{Space: p.space.String(), Std: [3]float64{1, 1, 1}}, true
+	}
+	return flow.Input{}, false
 }
 
 // runStage resumes a stage from its checkpoint (or starts it) and plays it

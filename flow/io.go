@@ -17,7 +17,8 @@ import (
 
 // Metadata keys of a saved flow. A saved flow is a safetensors file (see
 // nn.Params.Save) whose tensors are the flow's parameters and buffers under
-// their names and whose metadata holds what Load needs to rebuild it.
+// their names and whose metadata holds what Load needs to rebuild it;
+// docs/FORMATS.md describes it for other tools.
 const (
 	MetaConfig = "viewgen.flow.config" // Config as JSON, defaults filled in
 	MetaName   = "viewgen.flow.name"   // the name passed to New

@@ -14,6 +14,7 @@
 //	metrics.jsonl          one JSON object per logged step and per evaluation
 //	evaluations.json       the evaluation record of each evaluated stage
 //	generator.safetensors  the learned view generator (view-learning runs)
+//	encoders.safetensors   f1 and f2 of stage 2, or of the contrastive stage
 //	checkpoint/STAGE/      each stage's checkpoints (latest.json and step folders)
 //	figures/               PNG and SVG figures, with NAME.txt captions
 //	report.html            the self-contained report

@@ -14,6 +14,7 @@ const (
 	MetricsFile     = "metrics.jsonl"
 	EvaluationsFile = "evaluations.json"
 	GeneratorFile   = "generator.safetensors"
+	EncodersFile    = "encoders.safetensors"
 	ReportFile      = "report.html"
 	FiguresDir      = "figures"
 	CheckpointsDir  = "checkpoint"

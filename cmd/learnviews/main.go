@@ -27,6 +27,6 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRunCmd(), newReportCmd(), newProfilesCmd(), newConfigCmd(), newDataCmd(), newViewsCmd(),
-		newSweepCmd(), newTableCmnistCmd(), newTableLearnedViewsCmd())
+		newSweepCmd(), newTableCmnistCmd(), newTableLearnedViewsCmd(), newExportCmd())
 	return root
 }

@@ -97,9 +97,14 @@ func TestRunEndToEnd(t *testing.T) {
 	needData(t)
 	dir := filepath.Join(t.TempDir(), "run")
 	require.NoError(t, execute(t, runArgs(dir)...))
-	for _, f := range []string{"config.yaml", "manifest.json", "metrics.jsonl", "generator.safetensors", "report.html",
+	for _, f := range []string{"config.yaml", "manifest.json", "metrics.jsonl", "generator.safetensors", "encoders.safetensors", "report.html",
 		"figures/colorspace.png", "figures/ince-view-learning.png", "figures/ince-stage2.png", "figures/ince-stage2-raw.png"} {
 		assert.FileExists(t, filepath.Join(dir, f))
+	}
+	learned := filepath.Join(t.TempDir(), "learned")
+	require.NoError(t, execute(t, "export", dir, "--out", learned))
+	for _, f := range []string{"generator.safetensors", "encoders.safetensors", "README.txt"} {
+		assert.FileExists(t, filepath.Join(learned, f))
 	}
 	rows := metricsRows(t, dir)
 	stages := map[string]int{}

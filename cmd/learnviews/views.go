@@ -197,7 +197,7 @@ func previewGenerator(src chw.Image, opt previewOptions) (*image.RGBA, error) {
 	}
 	cfg := g.Config()
 	name := fmt.Sprintf("g (%s %s, %d blocks, %s input", cfg.Kind, cfg.Coupling, cfg.Blocks, in.Space)
-	if known {
+	if known && (in.Mean != [3]float64{} || in.Std != [3]float64{1, 1, 1}) {
 		name += ", standardised"
 	}
 	return viewgen.PreviewMapped(src, name+")", g.ApplyRGB, split)
