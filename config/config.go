@@ -18,23 +18,26 @@ import (
 // Config is every setting of a run. Keys are the lower-case, dotted paths
 // of the yaml tags, e.g. optim.lr or game.steps.
 type Config struct {
-	Profile     string    `yaml:"profile" mapstructure:"profile"`
-	Description string    `yaml:"description" mapstructure:"description"`
-	Seed        uint64    `yaml:"seed" mapstructure:"seed"`
-	Device      string    `yaml:"device" mapstructure:"device"` // auto, cpu, cuda (a binary built with -tags cuda)
-	Scale       string    `yaml:"scale" mapstructure:"scale"`   // default, small: see Small
-	Small       []string  `yaml:"small" mapstructure:"small"`   // key=value settings that scale=small applies over the profile
-	Sweep       Sweep     `yaml:"sweep" mapstructure:"sweep"`
-	Data        Data      `yaml:"data" mapstructure:"data"`
-	Views       Views     `yaml:"views" mapstructure:"views"`
-	Generator   Generator `yaml:"generator" mapstructure:"generator"`
-	Encoder     Encoder   `yaml:"encoder" mapstructure:"encoder"`
-	Critic      Critic    `yaml:"critic" mapstructure:"critic"`
-	Game        Game      `yaml:"game" mapstructure:"game"`
-	Optim       Optim     `yaml:"optim" mapstructure:"optim"`
-	Stage2      Stage2    `yaml:"stage2" mapstructure:"stage2"`
-	Eval        Eval      `yaml:"eval" mapstructure:"eval"`
-	Run         Run       `yaml:"run" mapstructure:"run"`
+	Profile     string `yaml:"profile" mapstructure:"profile"`
+	Description string `yaml:"description" mapstructure:"description"`
+	// Note is what the profile's author measured with it, for its users:
+	// the run's report shows it beside the accuracies.
+	Note      string    `yaml:"note" mapstructure:"note"`
+	Seed      uint64    `yaml:"seed" mapstructure:"seed"`
+	Device    string    `yaml:"device" mapstructure:"device"` // auto, cpu, cuda (a binary built with -tags cuda)
+	Scale     string    `yaml:"scale" mapstructure:"scale"`   // default, small: see Small
+	Small     []string  `yaml:"small" mapstructure:"small"`   // key=value settings that scale=small applies over the profile
+	Sweep     Sweep     `yaml:"sweep" mapstructure:"sweep"`
+	Data      Data      `yaml:"data" mapstructure:"data"`
+	Views     Views     `yaml:"views" mapstructure:"views"`
+	Generator Generator `yaml:"generator" mapstructure:"generator"`
+	Encoder   Encoder   `yaml:"encoder" mapstructure:"encoder"`
+	Critic    Critic    `yaml:"critic" mapstructure:"critic"`
+	Game      Game      `yaml:"game" mapstructure:"game"`
+	Optim     Optim     `yaml:"optim" mapstructure:"optim"`
+	Stage2    Stage2    `yaml:"stage2" mapstructure:"stage2"`
+	Eval      Eval      `yaml:"eval" mapstructure:"eval"`
+	Run       Run       `yaml:"run" mapstructure:"run"`
 
 	// Deprecations says which old values Load rewrote (a renamed game
 	// kind, say): one message each, for the user to see.

@@ -120,7 +120,7 @@ func sweepable(key string) error {
 	switch {
 	case key == "seed":
 		return fmt.Errorf("the seed is varied by sweep.seeds")
-	case key == "profile" || key == "description" || key == "scale" || key == "small" || strings.HasPrefix(key, "sweep."):
+	case key == "profile" || key == "description" || key == "note" || key == "scale" || key == "small" || strings.HasPrefix(key, "sweep."):
 		return fmt.Errorf("%s describes the sweep itself and cannot vary within it", key)
 	}
 	return nil

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/learnviews/learnviews/chw"
-
 	"github.com/learnviews/learnviews/plots"
 	"github.com/learnviews/learnviews/rundir"
 )
@@ -49,6 +51,9 @@ func WriteReport(dir string) (string, error) {
 			t.Rows = append(t.Rows, row)
 		}
 		rep.Tables = append([]plots.Table{t}, rep.Tables...)
+		if note := profileNote(dir); note != "" {
+			rep.Notes = append(rep.Notes, note)
+		}
 		rep.Notes = append(rep.Notes, PaperTable5)
 	}
 	var buf bytes.Buffer
@@ -57,6 +62,23 @@ func WriteReport(dir string) (string, error) {
 	}
 	path := filepath.Join(dir, rundir.ReportFile)
 	return path, rundir.WriteBytesAtomic(path, buf.Bytes())
+}
+
+// profileNote is the note key of the run's configuration (what the
+// profile's author measured with it), or "" when it has none or the file
+// cannot be read.
+func profileNote(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, rundir.ConfigFile))
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Note string `yaml:"note"`
+	}
+	if yaml.Unmarshal(b, &c) != nil {
+		return ""
+	}
+	return strings.TrimSpace(c.Note)
 }
 
 func pct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
