@@ -249,10 +249,11 @@ func packFilters[T float](ws *convWork[T], w []T, cout, ckk int) {
 	}
 }
 
-// convCore computes y = conv(x) (+ bias) with the filters already packed in
-// ws.ap: per sample, each depth block of the im2col matrix is packed
-// straight from x and multiplied into y's NCHW planes.
-func convCore[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
+// convCore computes y = conv(x) (+ bias) (+ acc, when acc is not nil) with
+// the filters already packed in ws.ap: per sample, each depth block of the
+// im2col matrix is packed straight from x and multiplied into y's NCHW
+// planes.
+func convCore[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 	mr, nr := tile[T]()
 	ckk, hw := g.ckk(), g.hw()
 	blocks, kc := splitDepthTo(ckk, convKC)
@@ -269,14 +270,12 @@ func convCore[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
 		t := &ws.threads[wi]
 		xn := x[s*in : (s+1)*in]
 		yn := y[s*g.cout*hw : (s+1)*g.cout*hw]
-		if ckk == 0 {
-			clear(yn)
-		}
+		accumulate := initOutput(yn, acc, s, ckk == 0)
 		for b := 0; b < blocks; b++ {
 			k0 := b * kc
 			kb := min(kc, ckk-k0)
 			packIm2col(t.bp, xn, g, segs, off, k0, kb, nr)
-			macroKernel(g.cout, hw, kb, ws.ap[mp*k0:], t.bp, yn, hw, b > 0, t.tmp)
+			macroKernel(g.cout, hw, kb, ws.ap[mp*k0:], t.bp, yn, hw, accumulate || b > 0, t.tmp)
 		}
 		if bias != nil {
 			for o := 0; o < g.cout; o++ {
@@ -293,18 +292,33 @@ func convCore[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
 // convForward computes y = conv(x, w) (+ bias).
 func convForward[T float](ws *convWork[T], g convGeom, x, w, bias, y []T) {
 	packFilters(ws, w, g.cout, g.ckk())
-	convCoreAny(ws, g, x, bias, y)
+	convCoreAny(ws, g, x, bias, nil, y)
 }
 
 // convCoreAny runs convDirect where the geometry allows it and convCore
 // otherwise.
-func convCoreAny[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
+func convCoreAny[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 	_, nr := tile[T]()
 	if g.direct(nr) {
-		convDirect(ws, g, x, bias, y)
+		convDirect(ws, g, x, bias, acc, y)
 		return
 	}
-	convCore(ws, g, x, bias, y)
+	convCore(ws, g, x, bias, acc, y)
+}
+
+// initOutput prepares sample s's output yn of a convolution that adds its
+// products into it: it copies in sample s of acc and returns true when acc
+// is not nil (the products then add to it), clears yn when there are no
+// products (empty) and returns false otherwise.
+func initOutput[T float](yn, acc []T, s int, empty bool) bool {
+	if acc != nil {
+		copy(yn, acc[s*len(yn):(s+1)*len(yn)])
+		return true
+	}
+	if empty {
+		clear(yn)
+	}
+	return false
 }
 
 // padTable describes im2col over a zero-padded sample: row r = (c, ki, kj)
@@ -382,7 +396,7 @@ func padInto[T float](xp []T, pt *padTable, xn []T) {
 
 // convDirect is convCore without im2col: the micro-kernel reads each
 // row of B straight from the zero-padded sample (kernelX).
-func convDirect[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
+func convDirect[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 	mr, nr := tile[T]()
 	ckk, hw := g.ckk(), g.hw()
 	blocks, kc := splitDepthTo(ckk, convKC)
@@ -397,14 +411,13 @@ func convDirect[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
 		t := &ws.threads[wi]
 		xp := padSample(t, pt, x[s*in:(s+1)*in])
 		yn := y[s*g.cout*hw : (s+1)*g.cout*hw]
-		if ckk == 0 {
-			clear(yn)
-		}
+		accumulate := initOutput(yn, acc, s, ckk == 0)
 		for b := 0; b < blocks; b++ {
 			k0 := b * kc
 			kb := min(kc, ckk-k0)
 			ab := ws.ap[mp*k0:]
 			ro := pt.rowoff[k0 : k0+kb]
+			add := accumulate || b > 0
 			// Panel by panel, each over all the whole tiles of the sample:
 			// the A panel and the few padded channels of the block stay in
 			// L1 meanwhile.
@@ -414,7 +427,7 @@ func convDirect[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
 				rows := min(mr, g.cout-ir)
 				q0 := 0
 				if rows == mr && wholeTiles > 0 {
-					kernelXT(wholeTiles, kb, a, ro, pt.rowMax, xp, pt.offs, pt.tileMax, yn[ir*hw:], hw, b > 0)
+					kernelXT(wholeTiles, kb, a, ro, pt.rowMax, xp, pt.offs, pt.tileMax, yn[ir*hw:], hw, add)
 					q0 = wholeTiles
 				}
 				for q := q0; q < len(pt.tiles); q++ {
@@ -425,7 +438,7 @@ func convDirect[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
 					for i := 0; i < rows; i++ {
 						dst := yn[(ir+i)*hw+j0 : (ir+i)*hw+j0+cols]
 						src := t.tmp[i*nr : i*nr+cols]
-						if b > 0 {
+						if add {
 							for j, v := range src {
 								dst[j] += v
 							}
@@ -573,8 +586,9 @@ func (g convGeom) transposed() (convGeom, bool) {
 	return convGeom{n: g.n, cin: g.cout, h: g.oh, w: g.ow, cout: g.cin, k: g.k, stride: 1, pad: g.k - 1 - g.pad, oh: g.h, ow: g.w}, true
 }
 
-// convBackData computes dx = ∂L/∂x from w and dy.
-func convBackData[T float](ws *convWork[T], g convGeom, w, dy, dx []T) {
+// convBackData computes dx = ∂L/∂x from w and dy, plus acc when acc is not
+// nil (another reader's gradient of x, see gradHandoff).
+func convBackData[T float](ws *convWork[T], g convGeom, w, dy, acc, dx []T) {
 	if gt, ok := g.transposed(); ok {
 		// W'[c][o][ki][kj] = W[o][c][k−1−ki][k−1−kj]
 		kk := g.k * g.k
@@ -590,10 +604,13 @@ func convBackData[T float](ws *convWork[T], g convGeom, w, dy, dx []T) {
 		}
 		if g.smallData() {
 			convBackDataSmall(ws, g, gt, dy, dx)
+			if acc != nil {
+				chunked(len(dx), func(lo, hi int) { vAdd(dx[lo:hi], acc[lo:hi]) })
+			}
 			return
 		}
 		packFilters(ws, ws.wt, gt.cout, gt.ckk())
-		convCoreAny(ws, gt, dy, nil, dx)
+		convCoreAny(ws, gt, dy, nil, acc, dx)
 		return
 	}
 	mr, nr := tile[T]()
@@ -619,7 +636,11 @@ func convBackData[T float](ws *convWork[T], g convGeom, w, dy, dx []T) {
 		t := &ws.threads[wi]
 		dyn := dy[s*g.cout*hw : (s+1)*g.cout*hw]
 		dxn := dx[s*in : (s+1)*in]
-		clear(dxn)
+		if acc != nil {
+			copy(dxn, acc[s*in:(s+1)*in])
+		} else {
+			clear(dxn)
+		}
 		if g.cout == 0 {
 			return
 		}
@@ -810,6 +831,9 @@ type convOp struct {
 	dt     tensor.Dtype
 	out    outputs
 	work   convWorks
+	// give hands the input gradient to the input's other reader; take
+	// adds that reader's gradient into it (see gradHandoff).
+	give, take *gradHandoff
 }
 
 func (op *convOp) Arity() int {
@@ -857,7 +881,7 @@ func (op *convOp) DiffWRT(n int) []bool {
 	for i := range d {
 		d[i] = true
 	}
-	d[0] = op.needDX
+	d[0] = op.needDX && !op.give.given()
 	return d
 }
 
@@ -865,8 +889,17 @@ func (op *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	grads := make(G.Nodes, len(in))
 	var err error
 	if op.needDX {
-		if grads[0], err = G.ApplyOp(&convDataOp{opID: newOpID("ConvGradInput"), g: op.g, dt: op.dt}, in[1], grad); err != nil {
+		var dx *G.Node
+		if acc := op.take.take(); acc != nil {
+			dx, err = G.ApplyOp(&convDataOp{opID: newOpID("ConvGradInput"), g: op.g, dt: op.dt, acc: true}, in[1], grad, acc)
+		} else {
+			dx, err = G.ApplyOp(&convDataOp{opID: newOpID("ConvGradInput"), g: op.g, dt: op.dt}, in[1], grad)
+		}
+		if err != nil {
 			return nil, err
+		}
+		if !op.give.give(dx) {
+			grads[0] = dx
 		}
 	}
 	if grads[1], err = G.ApplyOp(&convFilterOp{opID: newOpID("ConvGradFilter"), g: op.g, dt: op.dt}, in[0], grad); err != nil {
@@ -880,18 +913,29 @@ func (op *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	return grads, nil
 }
 
-// convDataOp is (w, dy) → dx.
+// convDataOp is (w, dy) → dx, or (w, dy, acc) → dx + acc with acc set.
 type convDataOp struct {
 	opID
 	noGradOp
 	g    convGeom
 	dt   tensor.Dtype
+	acc  bool
 	out  outputs
 	work convWorks
 }
 
-func (op *convDataOp) Arity() int                                     { return 2 }
-func (op *convDataOp) Type() hm.Type                                  { return fnType(4, 4, 4) }
+func (op *convDataOp) Arity() int {
+	if op.acc {
+		return 3
+	}
+	return 2
+}
+func (op *convDataOp) Type() hm.Type {
+	if op.acc {
+		return fnType(4, 4, 4, 4)
+	}
+	return fnType(4, 4, 4)
+}
 func (op *convDataOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.g.inShape(), nil }
 func (op *convDataOp) Do(in ...G.Value) (G.Value, error) {
 	return dispatch(op.dt, func() (G.Value, error) { return convDataDo[float32](op, in) }, func() (G.Value, error) { return convDataDo[float64](op, in) })
@@ -906,11 +950,17 @@ func convDataDo[T float](op *convDataOp, in []G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, fmt.Errorf("conv %v input gradient: %w", op.g, err)
 	}
+	var acc []T
+	if op.acc {
+		if acc, err = data[T](in[2], op.g.inSize()); err != nil {
+			return nil, fmt.Errorf("conv %v input gradient: %w", op.g, err)
+		}
+	}
 	dx, out := outputOf[T](&op.out).get(op.g.inShape(), in...)
 	if op.skip {
 		return out, nil
 	}
-	convBackData(workOf[T](&op.work), op.g, w, dy, dx)
+	convBackData(workOf[T](&op.work), op.g, w, dy, acc, dx)
 	return out, nil
 }
 

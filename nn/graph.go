@@ -53,6 +53,9 @@ type Graph struct {
 	// fused lists the nodes that a fused op (batch norm + ReLU, + max
 	// pooling) replaced; Compile skips those that nothing reads.
 	fused []*G.Node
+	// differentiated is set once the graph has been differentiated: the
+	// gradient hand-offs are paired before (see gradHandoff).
+	differentiated bool
 }
 
 // NewGraph returns an empty graph for tensors of dtype dt. The seed drives
@@ -362,7 +365,11 @@ func (g *Graph) Compile(loss *G.Node, wrt ...*Param) (*Program, error) {
 			}
 			nodes[i] = n
 		}
+		if err := g.pairHandoffs(loss); err != nil {
+			return nil, fmt.Errorf("nn: differentiating %s: %w", loss.Name(), err)
+		}
 		grads, err := G.Grad(loss, nodes...)
+		g.differentiated = true
 		if err != nil {
 			return nil, fmt.Errorf("nn: differentiating %s: %w", loss.Name(), err)
 		}
