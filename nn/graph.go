@@ -56,6 +56,9 @@ type Graph struct {
 	// differentiated is set once the graph has been differentiated: the
 	// gradient hand-offs are paired before (see gradHandoff).
 	differentiated bool
+	// noPlan compiles programs whose ops own their output memory (tests
+	// compare the two).
+	noPlan bool
 }
 
 // NewGraph returns an empty graph for tensors of dtype dt. The seed drives
@@ -333,6 +336,7 @@ type Program struct {
 	wrt   Params
 	grads []*Watched
 	loss  *Watched
+	plan  *memPlan // where the fused ops' outputs live (nil: each op owns its own)
 }
 
 // Compile compiles the graph. If loss is non-nil it must be a scalar, and
@@ -382,6 +386,13 @@ func (g *Graph) Compile(loss *G.Node, wrt ...*Param) (*Program, error) {
 		}
 	}
 	g.markSkipped()
+	if !cudaBuild && !g.noPlan {
+		plan, err := g.planMemory()
+		if err != nil {
+			return nil, fmt.Errorf("nn: planning memory: %w", err)
+		}
+		p.plan = plan
+	}
 	// In a cuda build gorgonia makes its CUDA context current and loads its
 	// kernel modules in separate calls: the goroutine must not change
 	// threads in between (an InvalidContext error otherwise).
@@ -402,11 +413,19 @@ func (p *Program) Run() error {
 		}
 	}
 	p.vm.Reset()
+	if p.plan != nil {
+		p.plan.install()
+	}
 	unlock := lockThread()
 	err := p.vm.RunAll()
 	unlock()
 	if err != nil {
 		return fmt.Errorf("nn: run: %w", err)
+	}
+	if p.plan != nil && p.plan.bad {
+		p.plan.uninstall()
+		p.plan = nil
+		return errPlanOrder
 	}
 	// the watch ops have written every gradient into its parameter's Grad
 	for _, f := range p.g.after {
