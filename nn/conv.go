@@ -510,14 +510,27 @@ func convBackFilterDirect[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 			acc := gs > s0
 			// Column panel by column panel (its dyᵀ panel stays in L1),
 			// over all whole groups of mr im2col rows, sample by sample.
+			// Two whole panels at a time where there are two (one AVX-512
+			// kernel covers both).
 			wholeGroups := ckk / mr
+			pairDone := false
 			for jr := 0; jr < g.cout; jr += nr {
 				q := (jr / nr) * nr * hw
 				cols := min(nr, g.cout-jr)
 				ir0 := 0
 				if cols == nr && wholeGroups > 0 {
-					for j := 0; j < ng; j++ {
-						kernelFR(wholeGroups, g.oh, g.ow, pt.wp, t.xps[j], pt.rowoff, pt.rowMax, t.bts[j][q:], part[jr:], g.cout, acc || j > 0)
+					switch {
+					case pairDone:
+						pairDone = false
+					case jr+2*nr <= g.cout:
+						for j := 0; j < ng; j++ {
+							kernelFRPair(wholeGroups, g.oh, g.ow, pt.wp, t.xps[j], pt.rowoff, pt.rowMax, t.bts[j][q:], t.bts[j][q+nr*hw:], part[jr:], g.cout, acc || j > 0)
+						}
+						pairDone = true
+					default:
+						for j := 0; j < ng; j++ {
+							kernelFR(wholeGroups, g.oh, g.ow, pt.wp, t.xps[j], pt.rowoff, pt.rowMax, t.bts[j][q:], part[jr:], g.cout, acc || j > 0)
+						}
 					}
 					ir0 = wholeGroups * mr
 				}

@@ -74,6 +74,7 @@ func resnetCases() []layerCase {
 		convCase(3, 4, 6, 3, 2, 1, 8, 8, false),   // 3×3 stride 2, even size
 		convCase(3, 4, 6, 1, 2, 0, 16, 16, false), // 1×1 stride 2
 		convCase(3, 4, 6, 1, 1, 0, 16, 16, false), // 1×1 stride 1
+		convCase(3, 4, 38, 3, 1, 1, 3, 16, false), // an odd number of whole tiles; two whole panels of filter gradients and a part
 		blockCase("identity block", 3, 4, 4, 1, 8),
 		blockCase("projection block, stride 2", 3, 4, 6, 2, 8),
 		blockCase("projection block, stride 1", 3, 4, 6, 1, 8),
