@@ -15,10 +15,11 @@ import (
 // (data) and the gradient with respect to the filters, each a GEMM per
 // sample written straight into NCHW, split over the cores by sample.
 //
-// With stride 1 (convDirect, convBackFilterDirect) the micro-kernels read
-// the im2col matrix in place from the zero-padded sample: row (c, ki, kj)
-// of im2col, restricted to one output row, is a contiguous run of the
-// padded sample, so no im2col matrix is ever written. The input gradient
+// With stride 1 or 2 (convDirect, convBackFilterDirect) the micro-kernels
+// read the im2col matrix in place from the zero-padded sample: row (c, ki,
+// kj) of im2col, restricted to one output row, is a contiguous run of the
+// padded sample (with stride 2, of the padded sample's rows split by column
+// parity), so no im2col matrix is ever written. The input gradient
 // is then the forward convolution of dy with the flipped, transposed
 // filters. Other strides pack im2col panels (packIm2col) and scatter the
 // input gradient back (col2imAdd). The filter gradient sums over fixed
@@ -323,10 +324,20 @@ func initOutput[T float](yn, acc []T, s int, empty bool) bool {
 
 // padTable describes im2col over a zero-padded sample: row r = (c, ki, kj)
 // of the im2col matrix, restricted to output row oy, is the contiguous run
-// xp[rowoff[r] + oy*wp …] of ow elements.
+// xp[rowoff[r] + oy*pitch …] of ow elements.
+//
+// With stride 1, xp is the sample with a zero border of g.pad (hp × wp per
+// channel) and pitch = wp. With stride 2 each padded row is stored split
+// into its even and its odd columns (wq each, wq = ⌈wp/2⌉): the inputs of
+// output pixels ox … ox+n−1 for one tap (2·ox + kj) are then the n
+// consecutive elements from ox + kj/2 of the row's half of parity kj, and
+// output row oy reads padded row 2·oy + ki: pitch = 2 padded rows.
 type padTable struct {
 	g       convGeom
 	hp, wp  int
+	rowLen  int // elements per padded row in xp: wp, or 2·wq with stride 2
+	wq      int // with stride 2: elements per half row
+	pitch   int // xp elements from one output row to the next
 	rowoff  []int32
 	rowMax  int
 	tiles   [][2]int // per panel of nr pixels: offsets of its two halves
@@ -337,20 +348,30 @@ type padTable struct {
 
 func (g convGeom) padTable(nr int) *padTable {
 	t := &padTable{g: g, hp: g.h + 2*g.pad, wp: g.w + 2*g.pad}
-	t.padSize = g.cin * t.hp * t.wp
+	t.rowLen, t.pitch = t.wp, t.wp
+	if g.stride == 2 {
+		t.wq = (t.wp + 1) / 2
+		t.rowLen = 2 * t.wq
+		t.pitch = 2 * t.rowLen
+	}
+	t.padSize = g.cin * t.hp * t.rowLen
 	kk := g.k * g.k
 	t.rowoff = make([]int32, g.ckk())
 	for r := range t.rowoff {
 		c, ki, kj := r/kk, (r/g.k)%g.k, r%g.k
-		t.rowoff[r] = int32(c*t.hp*t.wp + ki*t.wp + kj)
+		col := kj
+		if g.stride == 2 {
+			col = (kj%2)*t.wq + kj/2
+		}
+		t.rowoff[r] = int32(c*t.hp*t.rowLen + ki*t.rowLen + col)
 		t.rowMax = max(t.rowMax, int(t.rowoff[r]))
 	}
 	hw, h := g.hw(), nr/2
 	for j0 := 0; j0 < hw; j0 += nr {
-		t0 := (j0/g.ow)*t.wp + j0%g.ow
+		t0 := (j0/g.ow)*t.pitch + j0%g.ow
 		t1 := t0
 		if j1 := j0 + h; j1 < hw {
-			t1 = (j1/g.ow)*t.wp + j1%g.ow
+			t1 = (j1/g.ow)*t.pitch + j1%g.ow
 		}
 		t.tiles = append(t.tiles, [2]int{t0, t1})
 		t.offs = append(t.offs, int32(t0), int32(t1))
@@ -359,11 +380,17 @@ func (g convGeom) padTable(nr int) *padTable {
 	return t
 }
 
-// direct reports whether convDirect applies: stride 1 and output rows made
-// of whole half-panels, so that each half-panel of im2col is a contiguous
-// run of the padded sample.
+// direct reports whether convDirect applies: stride 1 or 2 and output rows
+// made of whole half-panels, so that each half-panel of im2col is a
+// contiguous run of the padded sample.
 func (g convGeom) direct(nr int) bool {
-	return g.stride == 1 && g.ow%(nr/2) == 0 && g.oh > 0 && g.cin*(g.h+2*g.pad)*(g.w+2*g.pad) <= math.MaxInt32
+	return g.padded() && g.ow%(nr/2) == 0 && g.oh > 0
+}
+
+// padded reports whether the padded samples of padTable serve the
+// geometry: stride 1 or 2, and offsets that fit in int32.
+func (g convGeom) padded() bool {
+	return (g.stride == 1 || g.stride == 2) && g.cin*(g.h+2*g.pad)*(g.w+2*g.pad+1) <= math.MaxInt32
 }
 
 func (w *convWork[T]) padding(g convGeom, nr int) *padTable {
@@ -383,13 +410,40 @@ func padSample[T float](t *convThread[T], pt *padTable, xn []T) []T {
 	return t.xp
 }
 
-// padInto copies sample xn into the interior of xp, whose border is zero.
+// padInto copies sample xn into the interior of xp, whose border is zero
+// (with stride 2, each row split into its even and odd columns).
 func padInto[T float](xp []T, pt *padTable, xn []T) {
 	g := pt.g
 	for c := 0; c < g.cin; c++ {
 		for y := 0; y < g.h; y++ {
-			d := (c*pt.hp+y+g.pad)*pt.wp + g.pad
-			copy(xp[d:d+g.w], xn[(c*g.h+y)*g.w:(c*g.h+y+1)*g.w])
+			src := xn[(c*g.h+y)*g.w : (c*g.h+y+1)*g.w]
+			d := (c*pt.hp + y + g.pad) * pt.rowLen
+			if g.stride != 2 {
+				copy(xp[d+g.pad:d+g.pad+g.w], src)
+				continue
+			}
+			// padded column j = x + pad goes to (j%2)·wq + j/2
+			even, odd := xp[d:d+pt.wq], xp[d+pt.wq:d+2*pt.wq]
+			x := 0
+			if g.pad%2 == 1 {
+				// x odd lands in the even half
+				for ; x+1 < g.w; x += 2 {
+					j := x + g.pad
+					odd[j/2], even[(j+1)/2] = src[x], src[x+1]
+				}
+			} else {
+				for ; x+1 < g.w; x += 2 {
+					j := x + g.pad
+					even[j/2], odd[j/2] = src[x], src[x+1]
+				}
+			}
+			for ; x < g.w; x++ {
+				if j := x + g.pad; j%2 == 0 {
+					even[j/2] = src[x]
+				} else {
+					odd[j/2] = src[x]
+				}
+			}
 		}
 	}
 }
@@ -462,7 +516,8 @@ func convDirect[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 }
 
 // convBackFilterDirect computes dwᵀ = Σ_n im2col(x_n)·dy_nᵀ with the im2col
-// rows read in place from the zero-padded sample (kernelF); stride 1 only.
+// rows read in place from the zero-padded sample (kernelF); stride 1 or 2
+// (padTable).
 func convBackFilterDirect[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 	if g.n == 0 {
 		clear(dw)
@@ -524,12 +579,12 @@ func convBackFilterDirect[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 						pairDone = false
 					case jr+2*nr <= g.cout:
 						for j := 0; j < ng; j++ {
-							kernelFRPair(wholeGroups, g.oh, g.ow, pt.wp, t.xps[j], pt.rowoff, pt.rowMax, t.bts[j][q:], t.bts[j][q+nr*hw:], part[jr:], g.cout, acc || j > 0)
+							kernelFRPair(wholeGroups, g.oh, g.ow, pt.pitch, t.xps[j], pt.rowoff, pt.rowMax, t.bts[j][q:], t.bts[j][q+nr*hw:], part[jr:], g.cout, acc || j > 0)
 						}
 						pairDone = true
 					default:
 						for j := 0; j < ng; j++ {
-							kernelFR(wholeGroups, g.oh, g.ow, pt.wp, t.xps[j], pt.rowoff, pt.rowMax, t.bts[j][q:], part[jr:], g.cout, acc || j > 0)
+							kernelFR(wholeGroups, g.oh, g.ow, pt.pitch, t.xps[j], pt.rowoff, pt.rowMax, t.bts[j][q:], part[jr:], g.cout, acc || j > 0)
 						}
 					}
 					ir0 = wholeGroups * mr
@@ -541,7 +596,7 @@ func convBackFilterDirect[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 						offs[i] = pt.rowoff[min(ir+i, ckk-1)]
 					}
 					for j := 0; j < ng; j++ {
-						kernelF(g.oh, g.ow, pt.wp, t.xps[j], &offs, t.bts[j][q:], t.tmp, nr, j > 0)
+						kernelF(g.oh, g.ow, pt.pitch, t.xps[j], &offs, t.bts[j][q:], t.tmp, nr, j > 0)
 					}
 					c := part[ir*g.cout+jr:]
 					for i := 0; i < rows; i++ {
@@ -749,7 +804,7 @@ func convBackFilter[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 		clear(dw)
 		return
 	}
-	if g.stride == 1 && g.cin*(g.h+2*g.pad)*(g.w+2*g.pad) <= math.MaxInt32 {
+	if g.padded() {
 		convBackFilterDirect(ws, g, x, dy, dw)
 		return
 	}
