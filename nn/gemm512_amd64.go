@@ -45,3 +45,21 @@ func kernelFRPair32(ng, oh, ow, wp int, a []float32, rowoff []int32, b0, b1, c [
 	kernelFR32(ng, oh, ow, wp, a, rowoff, b0, c, ldc, acc)
 	kernelFR32(ng, oh, ow, wp, a, rowoff, b1, c[16:], ldc, acc)
 }
+
+//go:noescape
+func sgemmKernel6x32(k int, a, b0, b1, c *float32, ldc int, acc int)
+
+// kernelPair32 is kernel32 against two packed B panels, b0 for columns
+// 0-15 of c and b1 for columns 16-31.
+func kernelPair32(k int, a, b0, b1, c []float32, ldc int, acc bool) {
+	if useAsmKernels && useAVX512 {
+		ac := 0
+		if acc {
+			ac = 1
+		}
+		sgemmKernel6x32(k, &a[0], &b0[0], &b1[0], &c[0], ldc, ac)
+		return
+	}
+	kernel32(k, a, b0, c, ldc, acc)
+	kernel32(k, a, b1, c[16:], ldc, acc)
+}

@@ -77,3 +77,8 @@ func kernelFRPair32(ng, oh, ow, wp int, a []float32, rowoff []int32, b0, b1, c [
 	kernelFR32(ng, oh, ow, wp, a, rowoff, b0, c, ldc, acc)
 	kernelFR32(ng, oh, ow, wp, a, rowoff, b1, c[16:], ldc, acc)
 }
+
+func kernelPair32(k int, a, b0, b1, c []float32, ldc int, acc bool) {
+	kernel32(k, a, b0, c, ldc, acc)
+	kernel32(k, a, b1, c[16:], ldc, acc)
+}
