@@ -202,6 +202,7 @@ func forChunks[T float](w *convWork[T], samples, chunks, nw int, f func(wi, s in
 
 type convThread[T float] struct {
 	bp, bt, col, tmp []T
+	rows             []T      // a partial panel's rows over the whole tiles
 	xp               []T      // the sample, zero-padded
 	xpFor            convGeom // geometry xp's zero border was made for
 	xps, bts         [][]T    // padded samples and dyᵀ panels of a group
@@ -480,8 +481,24 @@ func convDirect[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 				a := ab[(ir/mr)*mr*kb:]
 				rows := min(mr, g.cout-ir)
 				q0 := 0
-				if rows == mr && wholeTiles > 0 {
+				switch {
+				case rows == mr && wholeTiles > 0:
 					kernelXT(wholeTiles, kb, a, ro, pt.rowMax, xp, pt.offs, pt.tileMax, yn[ir*hw:], hw, add)
+					q0 = wholeTiles
+				case wholeTiles > 0:
+					// The last, partial panel of rows: whole tiles through
+					// t.rows, mr rows of them.
+					ld := wholeTiles * nr
+					t.rows = grow(t.rows, mr*ld)
+					if add {
+						for i := 0; i < rows; i++ {
+							copy(t.rows[i*ld:(i+1)*ld], yn[(ir+i)*hw:])
+						}
+					}
+					kernelXT(wholeTiles, kb, a, ro, pt.rowMax, xp, pt.offs, pt.tileMax, t.rows, ld, add)
+					for i := 0; i < rows; i++ {
+						copy(yn[(ir+i)*hw:(ir+i)*hw+ld], t.rows[i*ld:(i+1)*ld])
+					}
 					q0 = wholeTiles
 				}
 				for q := q0; q < len(pt.tiles); q++ {

@@ -75,6 +75,7 @@ func resnetCases() []layerCase {
 		convCase(3, 4, 6, 1, 2, 0, 16, 16, false), // 1×1 stride 2
 		convCase(3, 4, 6, 1, 1, 0, 16, 16, false), // 1×1 stride 1
 		convCase(3, 4, 38, 3, 1, 1, 3, 16, false), // an odd number of whole tiles; two whole panels of filter gradients and a part
+		convCase(2, 32, 10, 3, 1, 1, 8, 8, false), // depth in two blocks, a partial panel of rows accumulating
 		convCase(3, 4, 8, 3, 2, 1, 16, 16, false), // stride 2 on the padded samples split by column parity
 		convCase(2, 3, 7, 3, 2, 1, 16, 15, true),  // an odd width
 		convCase(2, 3, 7, 3, 2, 1, 17, 17, false), // odd sizes, output rows not whole half-panels
