@@ -42,9 +42,10 @@
 // and pairs the two readers of a node whose gradients gorgonia would sum
 // (a ResNet block's input: its first convolution and its shortcut), so
 // that one hands its gradient to the other's input-gradient op instead.
-// Their float32 inner loops are AVX2/FMA assembly, chosen at start-up when
-// the CPU supports it (the purego build tag or a CPU without AVX2 selects
-// the portable Go loops).
+// Their float32 inner loops are AVX2/FMA assembly, with AVX-512 versions of
+// the convolution's GEMM kernels (two 16-column tiles per pass), chosen at
+// start-up when the CPU supports them (the purego build tag or a CPU
+// without AVX2 selects the portable Go loops).
 //
 // These ops are one of three layer sets (Layers, Graph.UseLayers): fused,
 // the default; composed, gorgonia's stock ops, the reference the fused ops
