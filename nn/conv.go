@@ -165,6 +165,7 @@ type convWork[T float] struct {
 	threads []convThread[T]
 	pad     *padTable
 	parts   [][]T // per chunk of samples: a partial filter gradient
+	sums    [][]T // per worker: a block of the parts' sum (sumPartsTransposed)
 }
 
 // convKC is the target depth of the blocks of the convolution's GEMM.
@@ -631,7 +632,7 @@ func convBackFilterDirect[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 			}
 		}
 	})
-	sumPartsTransposed(ws.parts[:chunks], ckk, g.cout, dw)
+	sumPartsTransposed(ws, ws.parts[:chunks], ckk, g.cout, dw)
 }
 
 // filterGroupBytes bounds the padded samples and dyᵀ panels that the filter
@@ -639,23 +640,30 @@ func convBackFilterDirect[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 const filterGroupBytes = 320 << 10
 
 // sumPartsTransposed sets dw[o][r] = Σ_chunks part[r][o], adding the
-// chunks in order.
-func sumPartsTransposed[T float](parts [][]T, ckk, cout int, dw []T) {
+// chunks in order: block by block of rows r, the chunks are summed into a
+// contiguous scratch block (a vector pass per chunk), which is then
+// written out transposed, each dw row's run of the block at once.
+func sumPartsTransposed[T float](ws *convWork[T], parts [][]T, ckk, cout int, dw []T) {
 	const rowsPerItem = 64
 	items := (ckk + rowsPerItem - 1) / rowsPerItem
-	parallelItems(items, workers(), func(_, it int) {
-		for r := it * rowsPerItem; r < min(ckk, (it+1)*rowsPerItem); r++ {
-			for i, part := range parts {
-				row := part[r*cout : (r+1)*cout]
-				if i == 0 {
-					for o, v := range row {
-						dw[o*ckk+r] = v
-					}
-				} else {
-					for o, v := range row {
-						dw[o*ckk+r] += v
-					}
-				}
+	nw := workers()
+	for len(ws.sums) < nw {
+		ws.sums = append(ws.sums, nil)
+	}
+	for i := range nw {
+		ws.sums[i] = grow(ws.sums[i], rowsPerItem*cout)
+	}
+	parallelItems(items, nw, func(wi, it int) {
+		r0, r1 := it*rowsPerItem, min(ckk, (it+1)*rowsPerItem)
+		acc := ws.sums[wi][:(r1-r0)*cout]
+		copy(acc, parts[0][r0*cout:r1*cout])
+		for _, part := range parts[1:] {
+			vAdd(acc, part[r0*cout:r1*cout])
+		}
+		for o := 0; o < cout; o++ {
+			row := dw[o*ckk+r0 : o*ckk+r1]
+			for i := range row {
+				row[i] = acc[i*cout+o]
 			}
 		}
 	})
@@ -885,7 +893,7 @@ func convBackFilter[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 			}
 		}
 	})
-	sumPartsTransposed(ws.parts[:chunks], ckk, g.cout, dw)
+	sumPartsTransposed(ws, ws.parts[:chunks], ckk, g.cout, dw)
 }
 
 // biasGrad sums dy over samples and pixels for each output channel.
