@@ -927,6 +927,7 @@ type convOp struct {
 	// give hands the input gradient to the input's other reader; take
 	// adds that reader's gradient into it (see gradHandoff).
 	give, take *gradHandoff
+	parts      *sharedParts // the graph's, for the filter gradient
 }
 
 func (op *convOp) Arity() int {
@@ -995,7 +996,7 @@ func (op *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 			grads[0] = dx
 		}
 	}
-	if grads[1], err = G.ApplyOp(&convFilterOp{opID: newOpID("ConvGradFilter"), g: op.g, dt: op.dt}, in[0], grad); err != nil {
+	if grads[1], err = G.ApplyOp(&convFilterOp{opID: newOpID("ConvGradFilter"), g: op.g, dt: op.dt, parts: op.parts}, in[0], grad); err != nil {
 		return nil, err
 	}
 	if op.bias {
@@ -1061,10 +1062,35 @@ func convDataDo[T float](op *convDataOp, in []G.Value) (G.Value, error) {
 type convFilterOp struct {
 	opID
 	noGradOp
-	g    convGeom
-	dt   tensor.Dtype
-	out  outputs
-	work convWorks
+	g     convGeom
+	dt    tensor.Dtype
+	out   outputs
+	work  convWorks
+	parts *sharedParts // nil: the op's own
+}
+
+// sharedParts holds the partial filter gradients (convWork.parts) of every
+// filter-gradient op of a graph: one op runs at a time, and each
+// overwrites them before it reads them, so they need not be the op's own
+// (8 copies of every convolution's filters otherwise).
+type sharedParts struct {
+	f32 [][]float32
+	f64 [][]float64
+}
+
+// borrow lends the shared partial sums to w for one run; the returned
+// function takes them back, grown if the run grew them.
+func borrowParts[T float](p *sharedParts, w *convWork[T]) func() {
+	if p == nil {
+		return func() {}
+	}
+	var z T
+	if _, ok := any(z).(float32); ok {
+		w.parts = any(p.f32).([][]T)
+		return func() { p.f32, w.parts = any(w.parts).([][]float32), nil }
+	}
+	w.parts = any(p.f64).([][]T)
+	return func() { p.f64, w.parts = any(w.parts).([][]float64), nil }
 }
 
 func (op *convFilterOp) Arity() int                                     { return 2 }
@@ -1087,7 +1113,9 @@ func convFilterDo[T float](op *convFilterOp, in []G.Value) (G.Value, error) {
 	if op.skip {
 		return out, nil
 	}
-	convBackFilter(workOf[T](&op.work), op.g, x, dy, dw)
+	ws := workOf[T](&op.work)
+	defer borrowParts(op.parts, ws)()
+	convBackFilter(ws, op.g, x, dy, dw)
 	return out, nil
 }
 
@@ -1137,7 +1165,10 @@ func conv2dFast(g *Graph, x, w, b *G.Node, k, stride, pad int) *G.Node {
 		g.Fail("conv", fmt.Errorf("input %v too small for a %d×%d kernel with padding %d", xs, k, k, pad))
 		return nil
 	}
-	op := &convOp{opID: newOpID("Conv2d"), g: geom, bias: b != nil, needDX: !g.isInput(x), dt: g.dtype}
+	if g.parts == nil {
+		g.parts = new(sharedParts)
+	}
+	op := &convOp{opID: newOpID("Conv2d"), g: geom, bias: b != nil, needDX: !g.isInput(x), dt: g.dtype, parts: g.parts}
 	return g.Do("conv", func() (*G.Node, error) {
 		if b != nil {
 			return G.ApplyOp(op, x, w, b)

@@ -59,6 +59,9 @@ type Graph struct {
 	// noPlan compiles programs whose ops own their output memory (tests
 	// compare the two).
 	noPlan bool
+	// parts are the partial filter gradients that the graph's
+	// convolutions share.
+	parts *sharedParts
 }
 
 // NewGraph returns an empty graph for tensors of dtype dt. The seed drives
