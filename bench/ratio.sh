@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Times the Go reference step (cmd/refstep) and its PyTorch twin
 # (bench/refstep_torch.py, Debian's python3-torch) alternately in one
-# session, prints per-step medians and spreads and the peak resident memory
-# of each side (the largest of its runs, from /usr/bin/time -v), and ends
-# with
+# session, prints per-step medians and spreads, the CPU seconds (user +
+# system) of a run (median; set-up and the warm-up step included) and the
+# peak resident memory of each side (the largest of its runs), both from
+# /usr/bin/time -v, and ends with
 #   ratio_go_over_torch=<median Go s/step / median PyTorch s/step>
 # With WHAT=game it times the view-learning iteration instead (cmd/refstep
 # -game against bench/viewstep_torch.py); with WHAT=resnet the reference
@@ -45,13 +46,17 @@ fi
 threads=$(nproc)
 # rss FILE: the peak resident set size, in kB, that /usr/bin/time -v wrote.
 rss() { awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$1"; }
+# cpu FILE: the user + system CPU seconds that /usr/bin/time -v wrote.
+cpu() { awk -F: '/User time|System time/ {s += $2} END {print s}' "$1"; }
 for r in $(seq 1 "$rounds"); do
 	echo "round $r/$rounds: go ($(cut -d' ' -f1-3 /proc/loadavg))" >&2
 	/usr/bin/time -v -o "$tmp/time.txt" "$tmp/refstep" "${goargs[@]}" -steps "$steps" -warmup 1 | awk '{print $3}' >>"$tmp/go.txt"
 	rss "$tmp/time.txt" >>"$tmp/go.rss"
+	cpu "$tmp/time.txt" >>"$tmp/go.cpu"
 	echo "round $r/$rounds: torch ($(cut -d' ' -f1-3 /proc/loadavg))" >&2
 	/usr/bin/time -v -o "$tmp/time.txt" /usr/bin/python3 "$root/bench/$twin" "${twinargs[@]}" --steps "$steps" --warmup 1 --threads "$threads" | awk '{print $3}' >>"$tmp/torch.txt"
 	rss "$tmp/time.txt" >>"$tmp/torch.rss"
+	cpu "$tmp/time.txt" >>"$tmp/torch.cpu"
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 /usr/bin/python3 - "$tmp" <<'PY'
@@ -63,8 +68,10 @@ go, torch = load("go.txt"), load("torch.txt")
 for name, v in (("go", go), ("torch", torch)):
     q = statistics.quantiles(v, n=4) if len(v) > 1 else [v[0]] * 3
     peak = max(load(name + ".rss")) / 1024
+    cpu = statistics.median(load(name + ".cpu"))
     print(f"{name}: {len(v)} steps, median {statistics.median(v):.4f} s/step, "
-          f"IQR {q[0]:.4f}-{q[2]:.4f}, min {min(v):.4f}, max {max(v):.4f}; peak RSS {peak:.0f} MiB")
+          f"IQR {q[0]:.4f}-{q[2]:.4f}, min {min(v):.4f}, max {max(v):.4f}; "
+          f"CPU {cpu:.1f} s per run; peak RSS {peak:.0f} MiB")
 gp, tp = max(load("go.rss")), max(load("torch.rss"))
 print(f"rss_go_over_torch={gp / tp:.3f}")
 print(f"ratio_go_over_torch={statistics.median(go) / statistics.median(torch):.3f}")
