@@ -417,11 +417,14 @@ func (p *Program) Run() error {
 	}
 	p.vm.Reset()
 	if p.plan != nil {
-		p.plan.install()
+		p.plan.install(p.g.dtype)
 	}
 	unlock := lockThread()
 	err := p.vm.RunAll()
 	unlock()
+	if p.plan != nil {
+		p.plan.release(p.g.dtype)
+	}
 	if err != nil {
 		return fmt.Errorf("nn: run: %w", err)
 	}
@@ -448,7 +451,8 @@ func (p *Program) Close() error { return closeVM(p.vm) }
 
 // Scalar returns a scalar node's value as float64 (NaN if it has none).
 // After a run only inputs, parameters, gradients and the graph's final
-// outputs hold their own values; use Graph.Watch for anything else.
+// outputs hold their own values, the outputs until the next run of any
+// program (see memPlan); use Graph.Watch for anything else.
 func Scalar(n *G.Node) float64 {
 	if n == nil || n.Value() == nil {
 		return nan()

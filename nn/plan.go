@@ -3,6 +3,7 @@ package nn
 import (
 	"errors"
 	"slices"
+	"sync"
 	"unsafe"
 
 	G "gorgonia.org/gorgonia"
@@ -30,6 +31,13 @@ import (
 // Watch ops copy their input out while it is valid; values are read after
 // a run through them (gradients included), never from an intermediate
 // node.
+//
+// The arena belongs to the program only while it runs: Run takes one from a
+// pool the package keeps (the largest free one, grown if too small) and
+// gives it back at the end, so that programs run one after the other (the
+// two players of a game) need the memory of the largest, not of all. The
+// graph's outputs therefore keep their values until the next run of any
+// program; Watch copies values out for longer.
 //
 // Each run installs the program's plan into its ops (programs compiled from
 // one graph share its ops), and the ops check that they run in the planned
@@ -78,7 +86,7 @@ type memPlan struct {
 	slots []planSlot
 	outs  []*outputs // the op outputs the slots belong to
 	size  int        // arena elements
-	f32   []float32  // the arena, allocated on the first run
+	f32   []float32  // the arena of the current run (or the last)
 	f64   []float64
 	next  int  // the slot of the next op to run
 	bad   bool // an op ran out of order or would have overlapped an input
@@ -189,12 +197,73 @@ func (g *Graph) planMemory() (*memPlan, error) {
 	return p, nil
 }
 
-// install points every planned op's output at its slot, for the next run.
-func (p *memPlan) install() {
+// install points every planned op's output at its slot and takes an arena
+// from the pool, for the next run of a program of dtype dt.
+func (p *memPlan) install(dt tensor.Dtype) {
 	for i, o := range p.outs {
 		o.setSlot(&p.slots[i])
 	}
 	p.next = 0
+	switch dt {
+	case tensor.Float32:
+		p.f32 = arenas32.get(p.size)
+	case tensor.Float64:
+		p.f64 = arenas64.get(p.size)
+	}
+}
+
+// release gives the run's arena back to the pool. The plan keeps it too:
+// a tape machine run outside Program.Run uses it.
+func (p *memPlan) release(dt tensor.Dtype) {
+	switch dt {
+	case tensor.Float32:
+		arenas32.put(p.f32)
+	case tensor.Float64:
+		arenas64.put(p.f64)
+	}
+}
+
+// arenaPool keeps the arenas that no program is running on.
+type arenaPool[T float] struct {
+	mu   sync.Mutex
+	free [][]T
+}
+
+var (
+	arenas32 arenaPool[float32]
+	arenas64 arenaPool[float64]
+)
+
+// get returns a free arena of at least n elements: the largest free one,
+// replaced by a new one of n elements if it is smaller.
+func (a *arenaPool[T]) get(n int) []T {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	best := -1
+	for i, f := range a.free {
+		if best < 0 || len(f) > len(a.free[best]) {
+			best = i
+		}
+	}
+	if best < 0 || len(a.free[best]) < n {
+		if best >= 0 {
+			a.free = slices.Delete(a.free, best, best+1) // too small: dropped
+		}
+		return make([]T, n)
+	}
+	f := a.free[best]
+	a.free = slices.Delete(a.free, best, best+1)
+	return f
+}
+
+// put returns an arena to the pool.
+func (a *arenaPool[T]) put(f []T) {
+	if len(f) == 0 {
+		return
+	}
+	a.mu.Lock()
+	a.free = append(a.free, f)
+	a.mu.Unlock()
 }
 
 // uninstall gives the planned ops memory of their own again.
@@ -230,12 +299,12 @@ func plannedBuf[T float](s *planSlot, n int, in []G.Value) ([]T, bool) {
 	var arena []T
 	var z T
 	if _, ok := any(z).(float32); ok {
-		if len(p.f32) != p.size {
+		if len(p.f32) < p.size {
 			p.f32 = make([]float32, p.size)
 		}
 		arena = any(p.f32).([]T)
 	} else {
-		if len(p.f64) != p.size {
+		if len(p.f64) < p.size {
 			p.f64 = make([]float64, p.size)
 		}
 		arena = any(p.f64).([]T)

@@ -119,3 +119,68 @@ func TestMemoryPlanOrder(t *testing.T) {
 	require.False(t, ok)
 	require.True(t, p.bad)
 }
+
+// TestMemoryPlanProgramsShareArenas runs two programs of different graphs
+// one after the other, as a game's two players do: they take turns on the
+// pooled arenas, and each computes what it computes alone.
+func TestMemoryPlanProgramsShareArenas(t *testing.T) {
+	var block, resnet layerCase
+	for _, c := range resnetCases() {
+		switch c.name {
+		case "projection block, stride 2":
+			block = c
+		case "small resnet":
+			resnet = c
+		}
+	}
+	type prog struct {
+		in   *Input
+		p    *Program
+		grad *Param
+	}
+	build := func(lc layerCase, plan bool) prog {
+		params, forward := lc.build(tensor.Float32, rand.New(rand.NewPCG(3, 4)))
+		g := NewGraph(tensor.Float32, Train, 1)
+		g.noPlan = !plan
+		in := g.Input("x", lc.xShape...)
+		x := NewParam("x0", tensor.Float32, lc.xShape...)
+		loss := weightedSum(g, rand.New(rand.NewPCG(5, 6)), forward(g, Add(g, in.Node(), g.Param(x))))
+		p, err := g.Compile(loss, append(Params{x}, params.Learnable()...)...)
+		require.NoError(t, err)
+		return prog{in: in, p: p, grad: x}
+	}
+	run := func(pr prog, seed uint64) []float64 {
+		r := rand.New(rand.NewPCG(seed, 7))
+		v := make([]float32, pr.in.Shape().TotalSize())
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		require.NoError(t, pr.in.Set(v))
+		require.NoError(t, pr.p.Run())
+		return append([]float64{pr.p.Loss()}, Float64s(pr.grad.Grad)...)
+	}
+	a, b := build(block, true), build(resnet, true)
+	a0, b0 := build(block, false), build(resnet, false)
+	for _, pr := range []prog{a, b, a0, b0} {
+		defer pr.p.Close()
+	}
+	for seed := uint64(0); seed < 3; seed++ {
+		require.Equal(t, run(a0, seed), run(a, seed))
+		require.Equal(t, run(b0, seed), run(b, seed))
+	}
+}
+
+// TestArenaPool checks the pool's choice: the largest free arena, replaced
+// by a new one when it is too small.
+func TestArenaPool(t *testing.T) {
+	var p arenaPool[float32]
+	small, big := p.get(10), p.get(100)
+	require.Len(t, small, 10)
+	p.put(small)
+	p.put(big)
+	got := p.get(50)
+	require.True(t, &got[0] == &big[0], "the largest free arena")
+	again := p.get(20)
+	require.Len(t, again, 20, "the small one is too small: a new one")
+	require.Empty(t, p.free, "the too small arena is dropped")
+}
