@@ -33,9 +33,10 @@
 // flow's coupling networks use). They split their work over GOMAXPROCS
 // goroutines, keep their workspaces from one run to the next, and give
 // results that do not depend on the number of cores. Their outputs live
-// in one arena per program, planned at Compile from the order the tape
-// runs the nodes in: outputs alive at different times share memory
-// (Program.ArenaBytes). Compile
+// in one arena per run, planned at Compile from the order the tape runs the
+// nodes in: outputs alive at different times share memory
+// (Program.ArenaBytes), and programs run one after the other share the
+// arenas. Compile
 // marks skipped every backward op whose result nothing reads (the filter
 // gradients of a model the program does not step, the input gradient of a
 // layer whose input is detached), so that it costs nothing at run time,
