@@ -5,7 +5,7 @@ import "testing"
 // BenchmarkReferenceStep times one reference step (forward, backward and
 // Adam update of both encoders; see ReferenceConfig).
 func BenchmarkReferenceStep(b *testing.B) {
-	tr, views, err := NewReferenceTrainer(128, 32, 1)
+	tr, views, err := NewReferenceTrainer(ReferenceConfig(), 128, 32, 1)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -99,6 +99,11 @@ type ResNetConfig struct {
 // ResNet is a width-configurable small residual network for 32-64 px
 // inputs: a 3×3 stem without max pooling, four stages of basic blocks with
 // strides 1, 2, 2, 2 and global average pooling. Its features are 8·Width.
+// With nn's fused layers (the default on the CPU) each block runs as its
+// convolutions (stride 1 or 2, the 1×1 projection), a fused batch norm +
+// ReLU and one residual sum with the block's last batch norms and ReLU
+// folded in, and the gradient of a block's input is summed by its
+// convolutions rather than by gorgonia.
 type ResNet struct {
 	cfg    ResNetConfig
 	stem   *nn.Conv2d

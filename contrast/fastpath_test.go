@@ -97,7 +97,7 @@ func TestReferenceStepMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the full reference step")
 	}
-	tr, views, err := NewReferenceTrainer(128, 32, 1)
+	tr, views, err := NewReferenceTrainer(ReferenceConfig(), 128, 32, 1)
 	require.NoError(t, err)
 	defer tr.Close()
 	v1, v2 := views()

@@ -21,11 +21,12 @@ func ReferenceConfig() EstimatorConfig {
 	}
 }
 
-// NewReferenceTrainer builds the reference step for batches of n views of
+// NewReferenceTrainer builds the reference step of the estimator cfg
+// (ReferenceConfig, or one with other encoders) for batches of n views of
 // size×size pixels, and a source of random views for it.
-func NewReferenceTrainer(n, size int, seed uint64) (*Trainer, func() (v1, v2 []float32), error) {
+func NewReferenceTrainer(cfg EstimatorConfig, n, size int, seed uint64) (*Trainer, func() (v1, v2 []float32), error) {
 	rng := rand.New(rand.NewPCG(seed, 0))
-	est, err := NewEstimator(tensor.Float32, ReferenceConfig(), rng)
+	est, err := NewEstimator(tensor.Float32, cfg, rng)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -37,8 +38,8 @@ func NewReferenceTrainer(n, size int, seed uint64) (*Trainer, func() (v1, v2 []f
 	if err != nil {
 		return nil, nil, err
 	}
-	v1 := make([]float32, n*size*size)
-	v2 := make([]float32, 2*n*size*size)
+	v1 := make([]float32, n*cfg.F1.InChannels*size*size)
+	v2 := make([]float32, n*cfg.F2.InChannels*size*size)
 	views := func() ([]float32, []float32) {
 		for i := range v1 {
 			v1[i] = rng.Float32()

@@ -13,7 +13,7 @@ import (
 // time.
 func BenchmarkViewIteration(b *testing.B) {
 	const batch, size = 128, 32
-	gm, err := NewReferenceGame(batch, size, 1, "")
+	gm, err := NewReferenceGame(ReferenceConfig(batch, size, 1), "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -33,10 +33,10 @@ func ReferenceConfig(batch, size int, seed uint64) config.Config {
 	return c
 }
 
-// NewReferenceGame builds the reference view-learning iteration of
-// ReferenceConfig with the given layer set ("" for nn.DefaultLayers).
-func NewReferenceGame(batch, size int, seed uint64, layers nn.Layers) (*games.ViewGame, error) {
-	c := ReferenceConfig(batch, size, seed)
-	gm, _, err := NewViewGame(c, 0, batch, layers, rand.New(rand.NewPCG(seed, streamViewLearning)))
+// NewReferenceGame builds the view-learning iteration of c
+// (ReferenceConfig, or one with other encoders) with the given layer set
+// ("" for nn.DefaultLayers).
+func NewReferenceGame(c config.Config, layers nn.Layers) (*games.ViewGame, error) {
+	gm, _, err := NewViewGame(c, 0, c.Game.Batch, layers, rand.New(rand.NewPCG(c.Seed, streamViewLearning)))
 	return gm, err
 }

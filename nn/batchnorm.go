@@ -27,8 +27,6 @@ type bnState struct {
 	mean     []float64 // batch mean per channel
 	variance []float64 // biased batch variance per channel
 	invstd   []float64 // 1/sqrt(variance + eps)
-	dgamma   []float64
-	dbeta    []float64
 	computed bool
 	twoD     bool // input (N, C) rather than (N, C, H, W)
 }
@@ -96,24 +94,9 @@ func bnDo[T float](op *bnOp, in []G.Value) (G.Value, error) {
 	if pl != nil && len(pl.argmax) != len(y) {
 		pl.argmax = make([]int32, len(y))
 	}
-	count := float64(st.n * st.hw)
 	plane := st.c * st.hw
 	parallelItems(st.c, workers(), func(_, c int) {
-		var sum float64
-		for s := 0; s < st.n; s++ {
-			sum += float64(vSum(x[s*plane+c*st.hw : s*plane+(c+1)*st.hw]))
-		}
-		mean := sum / count
-		var ss float64
-		m := T(mean)
-		for s := 0; s < st.n; s++ {
-			ss += float64(vSumSqDev(x[s*plane+c*st.hw:s*plane+(c+1)*st.hw], m))
-		}
-		variance := ss / count
-		inv := 1 / math.Sqrt(variance+st.eps)
-		st.mean[c], st.variance[c], st.invstd[c] = mean, variance, inv
-		scale := T(inv * float64(gamma[c]))
-		shift := T(float64(beta[c]) - mean*inv*float64(gamma[c]))
+		scale, shift := bnChannel(st, x, gamma, beta, c)
 		for s := 0; s < st.n; s++ {
 			o := s*plane + c*st.hw
 			switch {
@@ -130,6 +113,28 @@ func bnDo[T float](op *bnOp, in []G.Value) (G.Value, error) {
 	})
 	st.computed = true
 	return out, nil
+}
+
+// bnChannel computes channel c's batch mean and biased variance over x
+// (accumulated in float64), records them in st and returns the scale and
+// shift that normalise, scale by γ and shift by β: y = scale·x + shift.
+func bnChannel[T float](st *bnState, x, gamma, beta []T, c int) (scale, shift T) {
+	count := float64(st.n * st.hw)
+	plane := st.c * st.hw
+	var sum float64
+	for s := 0; s < st.n; s++ {
+		sum += float64(vSum(x[s*plane+c*st.hw : s*plane+(c+1)*st.hw]))
+	}
+	mean := sum / count
+	var ss float64
+	m := T(mean)
+	for s := 0; s < st.n; s++ {
+		ss += float64(vSumSqDev(x[s*plane+c*st.hw:s*plane+(c+1)*st.hw], m))
+	}
+	variance := ss / count
+	inv := 1 / math.Sqrt(variance+st.eps)
+	st.mean[c], st.variance[c], st.invstd[c] = mean, variance, inv
+	return T(inv * float64(gamma[c])), T(float64(beta[c]) - mean*inv*float64(gamma[c]))
 }
 
 // bnReluPoolPlane writes the 2×2, stride-2 max pooling of max(a·x + b, 0)
@@ -182,16 +187,7 @@ func bnReluPoolPlane[T float](y []T, am []int32, x []T, pl *bnPool, a, b T) {
 func (op *bnOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 
 func (op *bnOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	back := &bnBackOp{opID: newOpID("BatchNormGrad"), st: op.st, shape: op.shape, dt: op.dt, relu: op.relu, pool: op.pool}
-	dx, err := G.ApplyOp(back, in[0], in[1], out, grad)
-	if err != nil {
-		return nil, err
-	}
-	dgamma, err := G.ApplyOp(&bnParamGradOp{opID: newOpID("BatchNormGradScale"), st: op.st, dt: op.dt}, dx)
-	if err != nil {
-		return nil, err
-	}
-	dbeta, err := G.ApplyOp(&bnParamGradOp{opID: newOpID("BatchNormGradShift"), st: op.st, dt: op.dt, shift: true}, dx)
+	dx, dgamma, dbeta, err := newBNBack(op.st, op.shape, op.dt, op.relu, op.pool, in[0], in[1], out, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +207,28 @@ type bnBackOp struct {
 	relu  bool
 	pool  *bnPool
 	dz    outputs // with pool: the masked pooled gradient
+	// ∂L/∂γ and ∂L/∂β, which the two bnParamGradOps hand out: each backward
+	// op has its own, so that two backward ops of one batch norm (its
+	// output read by two fused ops) never overwrite each other's.
+	dgamma, dbeta []float64
+}
+
+// newBNBack returns the backward op of a batch norm with state st over
+// inputs of the given shape, and the nodes of its three gradients: dx from
+// (x, γ, y, dy), and ∂L/∂γ, ∂L/∂β read from the op.
+func newBNBack(st *bnState, shape tensor.Shape, dt tensor.Dtype, relu bool, pool *bnPool, x, gamma, y, dy *G.Node) (dx, dgamma, dbeta *G.Node, err error) {
+	back := &bnBackOp{opID: newOpID("BatchNormGrad"), st: st, shape: shape, dt: dt, relu: relu, pool: pool,
+		dgamma: make([]float64, st.c), dbeta: make([]float64, st.c)}
+	if dx, err = G.ApplyOp(back, x, gamma, y, dy); err != nil {
+		return nil, nil, nil, err
+	}
+	if dgamma, err = G.ApplyOp(&bnParamGradOp{opID: newOpID("BatchNormGradScale"), st: st, dt: dt, src: back.dgamma}, dx); err != nil {
+		return nil, nil, nil, err
+	}
+	if dbeta, err = G.ApplyOp(&bnParamGradOp{opID: newOpID("BatchNormGradShift"), st: st, dt: dt, src: back.dbeta}, dx); err != nil {
+		return nil, nil, nil, err
+	}
+	return dx, dgamma, dbeta, nil
 }
 
 func (op *bnBackOp) Arity() int { return 4 }
@@ -275,8 +293,8 @@ func bnBackDo[T float](op *bnBackOp, in []G.Value) (G.Value, error) {
 			sdy += float64(a)
 			sdyx += float64(b)
 		}
-		st.dbeta[c] = sdy
-		st.dgamma[c] = sdyx * inv
+		op.dbeta[c] = sdy
+		op.dgamma[c] = sdyx * inv
 		// dx = γ·inv·(dy − Σdy/M − xhat·Σ(dy·xhat)/M)
 		//    = k1·dy + kx·x + (k0 − kx·mean)
 		g := float64(gamma[c]) * inv
@@ -335,8 +353,8 @@ func bnPoolBackDo[T float](op *bnBackOp, x, gamma []T, in []G.Value) (G.Value, e
 			sdz += float64(a)
 			sdzx += float64(b)
 		}
-		st.dbeta[c] = sdz
-		st.dgamma[c] = sdzx * inv
+		op.dbeta[c] = sdz
+		op.dgamma[c] = sdzx * inv
 		g := float64(gamma[c]) * inv
 		kx := -g * sdzx * inv * inv / count
 		k1, k0 := T(g), T(-g*sdz/count-kx*m)
@@ -353,15 +371,15 @@ func bnPoolBackDo[T float](op *bnBackOp, x, gamma []T, in []G.Value) (G.Value, e
 	return out, nil
 }
 
-// bnParamGradOp is dx → ∂L/∂γ (or ∂L/∂β with shift), read from the state the
-// backward op filled.
+// bnParamGradOp is dx → ∂L/∂γ (or ∂L/∂β), read from src, which the backward
+// op that computes dx fills.
 type bnParamGradOp struct {
 	opID
 	noGradOp
-	st    *bnState
-	dt    tensor.Dtype
-	shift bool
-	out   outputs
+	st  *bnState
+	dt  tensor.Dtype
+	src []float64
+	out outputs
 }
 
 func (op *bnParamGradOp) Arity() int { return 1 }
@@ -376,10 +394,7 @@ func (op *bnParamGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{op.st.c}, nil
 }
 func (op *bnParamGradOp) Do(in ...G.Value) (G.Value, error) {
-	src := op.st.dgamma
-	if op.shift {
-		src = op.st.dbeta
-	}
+	src := op.src
 	switch op.dt {
 	case tensor.Float32:
 		d, out := op.out.f32.get(tensor.Shape{op.st.c}, in...)
@@ -411,8 +426,6 @@ func batchNormFast(g *Graph, x, gamma, beta *G.Node, eps float64) (*G.Node, *bnS
 	st.mean = make([]float64, st.c)
 	st.variance = make([]float64, st.c)
 	st.invstd = make([]float64, st.c)
-	st.dgamma = make([]float64, st.c)
-	st.dbeta = make([]float64, st.c)
 	op := &bnOp{opID: newOpID("BatchNorm"), st: st, shape: s.Clone(), dt: g.dtype, in: [3]*G.Node{x, gamma, beta}}
 	y := g.Do("batch norm", func() (*G.Node, error) { return G.ApplyOp(op, x, gamma, beta) })
 	return y, st
@@ -457,7 +470,10 @@ func fusePool(g *Graph, x *G.Node, k, stride, pad int) *G.Node {
 // input gradients nothing reads (markPointwiseDX).
 func (g *Graph) markSkipped() {
 	for _, n := range g.fused {
-		if op, ok := n.Op().(*bnOp); ok {
+		switch op := n.Op().(type) {
+		case *bnOp:
+			op.skip = g.g.To(n.ID()).Len() == 0
+		case *resOp:
 			op.skip = g.g.To(n.ID()).Len() == 0
 		}
 	}

@@ -15,10 +15,11 @@ import (
 // (data) and the gradient with respect to the filters, each a GEMM per
 // sample written straight into NCHW, split over the cores by sample.
 //
-// With stride 1 (convDirect, convBackFilterDirect) the micro-kernels read
-// the im2col matrix in place from the zero-padded sample: row (c, ki, kj)
-// of im2col, restricted to one output row, is a contiguous run of the
-// padded sample, so no im2col matrix is ever written. The input gradient
+// With stride 1 or 2 (convDirect, convBackFilterDirect) the micro-kernels
+// read the im2col matrix in place from the zero-padded sample: row (c, ki,
+// kj) of im2col, restricted to one output row, is a contiguous run of the
+// padded sample (with stride 2, of the padded sample's rows split by column
+// parity), so no im2col matrix is ever written. The input gradient
 // is then the forward convolution of dy with the flipped, transposed
 // filters. Other strides pack im2col panels (packIm2col) and scatter the
 // input gradient back (col2imAdd). The filter gradient sums over fixed
@@ -164,6 +165,7 @@ type convWork[T float] struct {
 	threads []convThread[T]
 	pad     *padTable
 	parts   [][]T // per chunk of samples: a partial filter gradient
+	sums    [][]T // per worker: a block of the parts' sum (sumPartsTransposed)
 }
 
 // convKC is the target depth of the blocks of the convolution's GEMM.
@@ -201,6 +203,7 @@ func forChunks[T float](w *convWork[T], samples, chunks, nw int, f func(wi, s in
 
 type convThread[T float] struct {
 	bp, bt, col, tmp []T
+	rows             []T      // a partial panel's rows over the whole tiles
 	xp               []T      // the sample, zero-padded
 	xpFor            convGeom // geometry xp's zero border was made for
 	xps, bts         [][]T    // padded samples and dyᵀ panels of a group
@@ -249,10 +252,11 @@ func packFilters[T float](ws *convWork[T], w []T, cout, ckk int) {
 	}
 }
 
-// convCore computes y = conv(x) (+ bias) with the filters already packed in
-// ws.ap: per sample, each depth block of the im2col matrix is packed
-// straight from x and multiplied into y's NCHW planes.
-func convCore[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
+// convCore computes y = conv(x) (+ bias) (+ acc, when acc is not nil) with
+// the filters already packed in ws.ap: per sample, each depth block of the
+// im2col matrix is packed straight from x and multiplied into y's NCHW
+// planes.
+func convCore[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 	mr, nr := tile[T]()
 	ckk, hw := g.ckk(), g.hw()
 	blocks, kc := splitDepthTo(ckk, convKC)
@@ -269,14 +273,12 @@ func convCore[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
 		t := &ws.threads[wi]
 		xn := x[s*in : (s+1)*in]
 		yn := y[s*g.cout*hw : (s+1)*g.cout*hw]
-		if ckk == 0 {
-			clear(yn)
-		}
+		accumulate := initOutput(yn, acc, s, ckk == 0)
 		for b := 0; b < blocks; b++ {
 			k0 := b * kc
 			kb := min(kc, ckk-k0)
 			packIm2col(t.bp, xn, g, segs, off, k0, kb, nr)
-			macroKernel(g.cout, hw, kb, ws.ap[mp*k0:], t.bp, yn, hw, b > 0, t.tmp)
+			macroKernel(g.cout, hw, kb, ws.ap[mp*k0:], t.bp, yn, hw, accumulate || b > 0, t.tmp)
 		}
 		if bias != nil {
 			for o := 0; o < g.cout; o++ {
@@ -293,26 +295,51 @@ func convCore[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
 // convForward computes y = conv(x, w) (+ bias).
 func convForward[T float](ws *convWork[T], g convGeom, x, w, bias, y []T) {
 	packFilters(ws, w, g.cout, g.ckk())
-	convCoreAny(ws, g, x, bias, y)
+	convCoreAny(ws, g, x, bias, nil, y)
 }
 
 // convCoreAny runs convDirect where the geometry allows it and convCore
 // otherwise.
-func convCoreAny[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
+func convCoreAny[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 	_, nr := tile[T]()
 	if g.direct(nr) {
-		convDirect(ws, g, x, bias, y)
+		convDirect(ws, g, x, bias, acc, y)
 		return
 	}
-	convCore(ws, g, x, bias, y)
+	convCore(ws, g, x, bias, acc, y)
+}
+
+// initOutput prepares sample s's output yn of a convolution that adds its
+// products into it: it copies in sample s of acc and returns true when acc
+// is not nil (the products then add to it), clears yn when there are no
+// products (empty) and returns false otherwise.
+func initOutput[T float](yn, acc []T, s int, empty bool) bool {
+	if acc != nil {
+		copy(yn, acc[s*len(yn):(s+1)*len(yn)])
+		return true
+	}
+	if empty {
+		clear(yn)
+	}
+	return false
 }
 
 // padTable describes im2col over a zero-padded sample: row r = (c, ki, kj)
 // of the im2col matrix, restricted to output row oy, is the contiguous run
-// xp[rowoff[r] + oy*wp …] of ow elements.
+// xp[rowoff[r] + oy*pitch …] of ow elements.
+//
+// With stride 1, xp is the sample with a zero border of g.pad (hp × wp per
+// channel) and pitch = wp. With stride 2 each padded row is stored split
+// into its even and its odd columns (wq each, wq = ⌈wp/2⌉): the inputs of
+// output pixels ox … ox+n−1 for one tap (2·ox + kj) are then the n
+// consecutive elements from ox + kj/2 of the row's half of parity kj, and
+// output row oy reads padded row 2·oy + ki: pitch = 2 padded rows.
 type padTable struct {
 	g       convGeom
 	hp, wp  int
+	rowLen  int // elements per padded row in xp: wp, or 2·wq with stride 2
+	wq      int // with stride 2: elements per half row
+	pitch   int // xp elements from one output row to the next
 	rowoff  []int32
 	rowMax  int
 	tiles   [][2]int // per panel of nr pixels: offsets of its two halves
@@ -323,20 +350,30 @@ type padTable struct {
 
 func (g convGeom) padTable(nr int) *padTable {
 	t := &padTable{g: g, hp: g.h + 2*g.pad, wp: g.w + 2*g.pad}
-	t.padSize = g.cin * t.hp * t.wp
+	t.rowLen, t.pitch = t.wp, t.wp
+	if g.stride == 2 {
+		t.wq = (t.wp + 1) / 2
+		t.rowLen = 2 * t.wq
+		t.pitch = 2 * t.rowLen
+	}
+	t.padSize = g.cin * t.hp * t.rowLen
 	kk := g.k * g.k
 	t.rowoff = make([]int32, g.ckk())
 	for r := range t.rowoff {
 		c, ki, kj := r/kk, (r/g.k)%g.k, r%g.k
-		t.rowoff[r] = int32(c*t.hp*t.wp + ki*t.wp + kj)
+		col := kj
+		if g.stride == 2 {
+			col = (kj%2)*t.wq + kj/2
+		}
+		t.rowoff[r] = int32(c*t.hp*t.rowLen + ki*t.rowLen + col)
 		t.rowMax = max(t.rowMax, int(t.rowoff[r]))
 	}
 	hw, h := g.hw(), nr/2
 	for j0 := 0; j0 < hw; j0 += nr {
-		t0 := (j0/g.ow)*t.wp + j0%g.ow
+		t0 := (j0/g.ow)*t.pitch + j0%g.ow
 		t1 := t0
 		if j1 := j0 + h; j1 < hw {
-			t1 = (j1/g.ow)*t.wp + j1%g.ow
+			t1 = (j1/g.ow)*t.pitch + j1%g.ow
 		}
 		t.tiles = append(t.tiles, [2]int{t0, t1})
 		t.offs = append(t.offs, int32(t0), int32(t1))
@@ -345,11 +382,17 @@ func (g convGeom) padTable(nr int) *padTable {
 	return t
 }
 
-// direct reports whether convDirect applies: stride 1 and output rows made
-// of whole half-panels, so that each half-panel of im2col is a contiguous
-// run of the padded sample.
+// direct reports whether convDirect applies: stride 1 or 2 and output rows
+// made of whole half-panels, so that each half-panel of im2col is a
+// contiguous run of the padded sample.
 func (g convGeom) direct(nr int) bool {
-	return g.stride == 1 && g.ow%(nr/2) == 0 && g.oh > 0 && g.cin*(g.h+2*g.pad)*(g.w+2*g.pad) <= math.MaxInt32
+	return g.padded() && g.ow%(nr/2) == 0 && g.oh > 0
+}
+
+// padded reports whether the padded samples of padTable serve the
+// geometry: stride 1 or 2, and offsets that fit in int32.
+func (g convGeom) padded() bool {
+	return (g.stride == 1 || g.stride == 2) && g.cin*(g.h+2*g.pad)*(g.w+2*g.pad+1) <= math.MaxInt32
 }
 
 func (w *convWork[T]) padding(g convGeom, nr int) *padTable {
@@ -369,20 +412,47 @@ func padSample[T float](t *convThread[T], pt *padTable, xn []T) []T {
 	return t.xp
 }
 
-// padInto copies sample xn into the interior of xp, whose border is zero.
+// padInto copies sample xn into the interior of xp, whose border is zero
+// (with stride 2, each row split into its even and odd columns).
 func padInto[T float](xp []T, pt *padTable, xn []T) {
 	g := pt.g
 	for c := 0; c < g.cin; c++ {
 		for y := 0; y < g.h; y++ {
-			d := (c*pt.hp+y+g.pad)*pt.wp + g.pad
-			copy(xp[d:d+g.w], xn[(c*g.h+y)*g.w:(c*g.h+y+1)*g.w])
+			src := xn[(c*g.h+y)*g.w : (c*g.h+y+1)*g.w]
+			d := (c*pt.hp + y + g.pad) * pt.rowLen
+			if g.stride != 2 {
+				copy(xp[d+g.pad:d+g.pad+g.w], src)
+				continue
+			}
+			// padded column j = x + pad goes to (j%2)·wq + j/2
+			even, odd := xp[d:d+pt.wq], xp[d+pt.wq:d+2*pt.wq]
+			x := 0
+			if g.pad%2 == 1 {
+				// x odd lands in the even half
+				for ; x+1 < g.w; x += 2 {
+					j := x + g.pad
+					odd[j/2], even[(j+1)/2] = src[x], src[x+1]
+				}
+			} else {
+				for ; x+1 < g.w; x += 2 {
+					j := x + g.pad
+					even[j/2], odd[j/2] = src[x], src[x+1]
+				}
+			}
+			for ; x < g.w; x++ {
+				if j := x + g.pad; j%2 == 0 {
+					even[j/2] = src[x]
+				} else {
+					odd[j/2] = src[x]
+				}
+			}
 		}
 	}
 }
 
 // convDirect is convCore without im2col: the micro-kernel reads each
 // row of B straight from the zero-padded sample (kernelX).
-func convDirect[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
+func convDirect[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 	mr, nr := tile[T]()
 	ckk, hw := g.ckk(), g.hw()
 	blocks, kc := splitDepthTo(ckk, convKC)
@@ -397,14 +467,13 @@ func convDirect[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
 		t := &ws.threads[wi]
 		xp := padSample(t, pt, x[s*in:(s+1)*in])
 		yn := y[s*g.cout*hw : (s+1)*g.cout*hw]
-		if ckk == 0 {
-			clear(yn)
-		}
+		accumulate := initOutput(yn, acc, s, ckk == 0)
 		for b := 0; b < blocks; b++ {
 			k0 := b * kc
 			kb := min(kc, ckk-k0)
 			ab := ws.ap[mp*k0:]
 			ro := pt.rowoff[k0 : k0+kb]
+			add := accumulate || b > 0
 			// Panel by panel, each over all the whole tiles of the sample:
 			// the A panel and the few padded channels of the block stay in
 			// L1 meanwhile.
@@ -413,8 +482,24 @@ func convDirect[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
 				a := ab[(ir/mr)*mr*kb:]
 				rows := min(mr, g.cout-ir)
 				q0 := 0
-				if rows == mr && wholeTiles > 0 {
-					kernelXT(wholeTiles, kb, a, ro, pt.rowMax, xp, pt.offs, pt.tileMax, yn[ir*hw:], hw, b > 0)
+				switch {
+				case rows == mr && wholeTiles > 0:
+					kernelXT(wholeTiles, kb, a, ro, pt.rowMax, xp, pt.offs, pt.tileMax, yn[ir*hw:], hw, add)
+					q0 = wholeTiles
+				case wholeTiles > 0:
+					// The last, partial panel of rows: whole tiles through
+					// t.rows, mr rows of them.
+					ld := wholeTiles * nr
+					t.rows = grow(t.rows, mr*ld)
+					if add {
+						for i := 0; i < rows; i++ {
+							copy(t.rows[i*ld:(i+1)*ld], yn[(ir+i)*hw:])
+						}
+					}
+					kernelXT(wholeTiles, kb, a, ro, pt.rowMax, xp, pt.offs, pt.tileMax, t.rows, ld, add)
+					for i := 0; i < rows; i++ {
+						copy(yn[(ir+i)*hw:(ir+i)*hw+ld], t.rows[i*ld:(i+1)*ld])
+					}
 					q0 = wholeTiles
 				}
 				for q := q0; q < len(pt.tiles); q++ {
@@ -425,7 +510,7 @@ func convDirect[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
 					for i := 0; i < rows; i++ {
 						dst := yn[(ir+i)*hw+j0 : (ir+i)*hw+j0+cols]
 						src := t.tmp[i*nr : i*nr+cols]
-						if b > 0 {
+						if add {
 							for j, v := range src {
 								dst[j] += v
 							}
@@ -449,7 +534,8 @@ func convDirect[T float](ws *convWork[T], g convGeom, x, bias, y []T) {
 }
 
 // convBackFilterDirect computes dwᵀ = Σ_n im2col(x_n)·dy_nᵀ with the im2col
-// rows read in place from the zero-padded sample (kernelF); stride 1 only.
+// rows read in place from the zero-padded sample (kernelF); stride 1 or 2
+// (padTable).
 func convBackFilterDirect[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 	if g.n == 0 {
 		clear(dw)
@@ -497,14 +583,27 @@ func convBackFilterDirect[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 			acc := gs > s0
 			// Column panel by column panel (its dyᵀ panel stays in L1),
 			// over all whole groups of mr im2col rows, sample by sample.
+			// Two whole panels at a time where there are two (one AVX-512
+			// kernel covers both).
 			wholeGroups := ckk / mr
+			pairDone := false
 			for jr := 0; jr < g.cout; jr += nr {
 				q := (jr / nr) * nr * hw
 				cols := min(nr, g.cout-jr)
 				ir0 := 0
 				if cols == nr && wholeGroups > 0 {
-					for j := 0; j < ng; j++ {
-						kernelFR(wholeGroups, g.oh, g.ow, pt.wp, t.xps[j], pt.rowoff, pt.rowMax, t.bts[j][q:], part[jr:], g.cout, acc || j > 0)
+					switch {
+					case pairDone:
+						pairDone = false
+					case jr+2*nr <= g.cout:
+						for j := 0; j < ng; j++ {
+							kernelFRPair(wholeGroups, g.oh, g.ow, pt.pitch, t.xps[j], pt.rowoff, pt.rowMax, t.bts[j][q:], t.bts[j][q+nr*hw:], part[jr:], g.cout, acc || j > 0)
+						}
+						pairDone = true
+					default:
+						for j := 0; j < ng; j++ {
+							kernelFR(wholeGroups, g.oh, g.ow, pt.pitch, t.xps[j], pt.rowoff, pt.rowMax, t.bts[j][q:], part[jr:], g.cout, acc || j > 0)
+						}
 					}
 					ir0 = wholeGroups * mr
 				}
@@ -515,7 +614,7 @@ func convBackFilterDirect[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 						offs[i] = pt.rowoff[min(ir+i, ckk-1)]
 					}
 					for j := 0; j < ng; j++ {
-						kernelF(g.oh, g.ow, pt.wp, t.xps[j], &offs, t.bts[j][q:], t.tmp, nr, j > 0)
+						kernelF(g.oh, g.ow, pt.pitch, t.xps[j], &offs, t.bts[j][q:], t.tmp, nr, j > 0)
 					}
 					c := part[ir*g.cout+jr:]
 					for i := 0; i < rows; i++ {
@@ -533,7 +632,7 @@ func convBackFilterDirect[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 			}
 		}
 	})
-	sumPartsTransposed(ws.parts[:chunks], ckk, g.cout, dw)
+	sumPartsTransposed(ws, ws.parts[:chunks], ckk, g.cout, dw)
 }
 
 // filterGroupBytes bounds the padded samples and dyᵀ panels that the filter
@@ -541,23 +640,30 @@ func convBackFilterDirect[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 const filterGroupBytes = 320 << 10
 
 // sumPartsTransposed sets dw[o][r] = Σ_chunks part[r][o], adding the
-// chunks in order.
-func sumPartsTransposed[T float](parts [][]T, ckk, cout int, dw []T) {
+// chunks in order: block by block of rows r, the chunks are summed into a
+// contiguous scratch block (a vector pass per chunk), which is then
+// written out transposed, each dw row's run of the block at once.
+func sumPartsTransposed[T float](ws *convWork[T], parts [][]T, ckk, cout int, dw []T) {
 	const rowsPerItem = 64
 	items := (ckk + rowsPerItem - 1) / rowsPerItem
-	parallelItems(items, workers(), func(_, it int) {
-		for r := it * rowsPerItem; r < min(ckk, (it+1)*rowsPerItem); r++ {
-			for i, part := range parts {
-				row := part[r*cout : (r+1)*cout]
-				if i == 0 {
-					for o, v := range row {
-						dw[o*ckk+r] = v
-					}
-				} else {
-					for o, v := range row {
-						dw[o*ckk+r] += v
-					}
-				}
+	nw := workers()
+	for len(ws.sums) < nw {
+		ws.sums = append(ws.sums, nil)
+	}
+	for i := range nw {
+		ws.sums[i] = grow(ws.sums[i], rowsPerItem*cout)
+	}
+	parallelItems(items, nw, func(wi, it int) {
+		r0, r1 := it*rowsPerItem, min(ckk, (it+1)*rowsPerItem)
+		acc := ws.sums[wi][:(r1-r0)*cout]
+		copy(acc, parts[0][r0*cout:r1*cout])
+		for _, part := range parts[1:] {
+			vAdd(acc, part[r0*cout:r1*cout])
+		}
+		for o := 0; o < cout; o++ {
+			row := dw[o*ckk+r0 : o*ckk+r1]
+			for i := range row {
+				row[i] = acc[i*cout+o]
 			}
 		}
 	})
@@ -573,8 +679,9 @@ func (g convGeom) transposed() (convGeom, bool) {
 	return convGeom{n: g.n, cin: g.cout, h: g.oh, w: g.ow, cout: g.cin, k: g.k, stride: 1, pad: g.k - 1 - g.pad, oh: g.h, ow: g.w}, true
 }
 
-// convBackData computes dx = ∂L/∂x from w and dy.
-func convBackData[T float](ws *convWork[T], g convGeom, w, dy, dx []T) {
+// convBackData computes dx = ∂L/∂x from w and dy, plus acc when acc is not
+// nil (another reader's gradient of x, see gradHandoff).
+func convBackData[T float](ws *convWork[T], g convGeom, w, dy, acc, dx []T) {
 	if gt, ok := g.transposed(); ok {
 		// W'[c][o][ki][kj] = W[o][c][k−1−ki][k−1−kj]
 		kk := g.k * g.k
@@ -590,10 +697,13 @@ func convBackData[T float](ws *convWork[T], g convGeom, w, dy, dx []T) {
 		}
 		if g.smallData() {
 			convBackDataSmall(ws, g, gt, dy, dx)
+			if acc != nil {
+				chunked(len(dx), func(lo, hi int) { vAdd(dx[lo:hi], acc[lo:hi]) })
+			}
 			return
 		}
 		packFilters(ws, ws.wt, gt.cout, gt.ckk())
-		convCoreAny(ws, gt, dy, nil, dx)
+		convCoreAny(ws, gt, dy, nil, acc, dx)
 		return
 	}
 	mr, nr := tile[T]()
@@ -619,7 +729,11 @@ func convBackData[T float](ws *convWork[T], g convGeom, w, dy, dx []T) {
 		t := &ws.threads[wi]
 		dyn := dy[s*g.cout*hw : (s+1)*g.cout*hw]
 		dxn := dx[s*in : (s+1)*in]
-		clear(dxn)
+		if acc != nil {
+			copy(dxn, acc[s*in:(s+1)*in])
+		} else {
+			clear(dxn)
+		}
 		if g.cout == 0 {
 			return
 		}
@@ -715,7 +829,7 @@ func convBackFilter[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 		clear(dw)
 		return
 	}
-	if g.stride == 1 && g.cin*(g.h+2*g.pad)*(g.w+2*g.pad) <= math.MaxInt32 {
+	if g.padded() {
 		convBackFilterDirect(ws, g, x, dy, dw)
 		return
 	}
@@ -779,7 +893,7 @@ func convBackFilter[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 			}
 		}
 	})
-	sumPartsTransposed(ws.parts[:chunks], ckk, g.cout, dw)
+	sumPartsTransposed(ws, ws.parts[:chunks], ckk, g.cout, dw)
 }
 
 // biasGrad sums dy over samples and pixels for each output channel.
@@ -810,6 +924,10 @@ type convOp struct {
 	dt     tensor.Dtype
 	out    outputs
 	work   convWorks
+	// give hands the input gradient to the input's other reader; take
+	// adds that reader's gradient into it (see gradHandoff).
+	give, take *gradHandoff
+	parts      *sharedParts // the graph's, for the filter gradient
 }
 
 func (op *convOp) Arity() int {
@@ -857,7 +975,7 @@ func (op *convOp) DiffWRT(n int) []bool {
 	for i := range d {
 		d[i] = true
 	}
-	d[0] = op.needDX
+	d[0] = op.needDX && !op.give.given()
 	return d
 }
 
@@ -865,11 +983,20 @@ func (op *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	grads := make(G.Nodes, len(in))
 	var err error
 	if op.needDX {
-		if grads[0], err = G.ApplyOp(&convDataOp{opID: newOpID("ConvGradInput"), g: op.g, dt: op.dt}, in[1], grad); err != nil {
+		var dx *G.Node
+		if acc := op.take.take(); acc != nil {
+			dx, err = G.ApplyOp(&convDataOp{opID: newOpID("ConvGradInput"), g: op.g, dt: op.dt, acc: true}, in[1], grad, acc)
+		} else {
+			dx, err = G.ApplyOp(&convDataOp{opID: newOpID("ConvGradInput"), g: op.g, dt: op.dt}, in[1], grad)
+		}
+		if err != nil {
 			return nil, err
 		}
+		if !op.give.give(dx) {
+			grads[0] = dx
+		}
 	}
-	if grads[1], err = G.ApplyOp(&convFilterOp{opID: newOpID("ConvGradFilter"), g: op.g, dt: op.dt}, in[0], grad); err != nil {
+	if grads[1], err = G.ApplyOp(&convFilterOp{opID: newOpID("ConvGradFilter"), g: op.g, dt: op.dt, parts: op.parts}, in[0], grad); err != nil {
 		return nil, err
 	}
 	if op.bias {
@@ -880,18 +1007,29 @@ func (op *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	return grads, nil
 }
 
-// convDataOp is (w, dy) → dx.
+// convDataOp is (w, dy) → dx, or (w, dy, acc) → dx + acc with acc set.
 type convDataOp struct {
 	opID
 	noGradOp
 	g    convGeom
 	dt   tensor.Dtype
+	acc  bool
 	out  outputs
 	work convWorks
 }
 
-func (op *convDataOp) Arity() int                                     { return 2 }
-func (op *convDataOp) Type() hm.Type                                  { return fnType(4, 4, 4) }
+func (op *convDataOp) Arity() int {
+	if op.acc {
+		return 3
+	}
+	return 2
+}
+func (op *convDataOp) Type() hm.Type {
+	if op.acc {
+		return fnType(4, 4, 4, 4)
+	}
+	return fnType(4, 4, 4)
+}
 func (op *convDataOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.g.inShape(), nil }
 func (op *convDataOp) Do(in ...G.Value) (G.Value, error) {
 	return dispatch(op.dt, func() (G.Value, error) { return convDataDo[float32](op, in) }, func() (G.Value, error) { return convDataDo[float64](op, in) })
@@ -906,11 +1044,17 @@ func convDataDo[T float](op *convDataOp, in []G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, fmt.Errorf("conv %v input gradient: %w", op.g, err)
 	}
+	var acc []T
+	if op.acc {
+		if acc, err = data[T](in[2], op.g.inSize()); err != nil {
+			return nil, fmt.Errorf("conv %v input gradient: %w", op.g, err)
+		}
+	}
 	dx, out := outputOf[T](&op.out).get(op.g.inShape(), in...)
 	if op.skip {
 		return out, nil
 	}
-	convBackData(workOf[T](&op.work), op.g, w, dy, dx)
+	convBackData(workOf[T](&op.work), op.g, w, dy, acc, dx)
 	return out, nil
 }
 
@@ -918,10 +1062,35 @@ func convDataDo[T float](op *convDataOp, in []G.Value) (G.Value, error) {
 type convFilterOp struct {
 	opID
 	noGradOp
-	g    convGeom
-	dt   tensor.Dtype
-	out  outputs
-	work convWorks
+	g     convGeom
+	dt    tensor.Dtype
+	out   outputs
+	work  convWorks
+	parts *sharedParts // nil: the op's own
+}
+
+// sharedParts holds the partial filter gradients (convWork.parts) of every
+// filter-gradient op of a graph: one op runs at a time, and each
+// overwrites them before it reads them, so they need not be the op's own
+// (8 copies of every convolution's filters otherwise).
+type sharedParts struct {
+	f32 [][]float32
+	f64 [][]float64
+}
+
+// borrow lends the shared partial sums to w for one run; the returned
+// function takes them back, grown if the run grew them.
+func borrowParts[T float](p *sharedParts, w *convWork[T]) func() {
+	if p == nil {
+		return func() {}
+	}
+	var z T
+	if _, ok := any(z).(float32); ok {
+		w.parts = any(p.f32).([][]T)
+		return func() { p.f32, w.parts = any(w.parts).([][]float32), nil }
+	}
+	w.parts = any(p.f64).([][]T)
+	return func() { p.f64, w.parts = any(w.parts).([][]float64), nil }
 }
 
 func (op *convFilterOp) Arity() int                                     { return 2 }
@@ -944,7 +1113,9 @@ func convFilterDo[T float](op *convFilterOp, in []G.Value) (G.Value, error) {
 	if op.skip {
 		return out, nil
 	}
-	convBackFilter(workOf[T](&op.work), op.g, x, dy, dw)
+	ws := workOf[T](&op.work)
+	defer borrowParts(op.parts, ws)()
+	convBackFilter(ws, op.g, x, dy, dw)
 	return out, nil
 }
 
@@ -994,7 +1165,10 @@ func conv2dFast(g *Graph, x, w, b *G.Node, k, stride, pad int) *G.Node {
 		g.Fail("conv", fmt.Errorf("input %v too small for a %d×%d kernel with padding %d", xs, k, k, pad))
 		return nil
 	}
-	op := &convOp{opID: newOpID("Conv2d"), g: geom, bias: b != nil, needDX: !g.isInput(x), dt: g.dtype}
+	if g.parts == nil {
+		g.parts = new(sharedParts)
+	}
+	op := &convOp{opID: newOpID("Conv2d"), g: geom, bias: b != nil, needDX: !g.isInput(x), dt: g.dtype, parts: g.parts}
 	return g.Do("conv", func() (*G.Node, error) {
 		if b != nil {
 			return G.ApplyOp(op, x, w, b)

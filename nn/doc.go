@@ -27,17 +27,26 @@
 // batched GEMMs reading im2col panels in place from the zero-padded
 // samples and writing NCHW directly; the input gradient of a layer with at
 // most 3 input channels directly, without a GEMM), training-mode batch norm
-// (fused with a following ReLU), ReLU, max pooling, global average pooling
-// and PointwiseMLP (1×1 convolution, LeakyReLU, 1×1 convolution, as a
+// (fused with a following ReLU), ReLU, max pooling, global average pooling,
+// the residual sum of a ResNet block (Add of NCHW tensors, with the batch
+// norms that feed it and the ReLU after it folded in) and PointwiseMLP (1×1 convolution, LeakyReLU, 1×1 convolution, as a
 // flow's coupling networks use). They split their work over GOMAXPROCS
-// goroutines, keep their workspaces and outputs from one run to the next,
-// and give results that do not depend on the number of cores. Compile
+// goroutines, keep their workspaces from one run to the next, and give
+// results that do not depend on the number of cores. Their outputs live
+// in one arena per run, planned at Compile from the order the tape runs the
+// nodes in: outputs alive at different times share memory
+// (Program.ArenaBytes), and programs run one after the other share the
+// arenas. Compile
 // marks skipped every backward op whose result nothing reads (the filter
 // gradients of a model the program does not step, the input gradient of a
-// layer whose input is detached), so that it costs nothing at run time.
-// Their float32 inner loops are AVX2/FMA assembly, chosen at start-up when
-// the CPU supports it (the purego build tag or a CPU without AVX2 selects
-// the portable Go loops).
+// layer whose input is detached), so that it costs nothing at run time,
+// and pairs the two readers of a node whose gradients gorgonia would sum
+// (a ResNet block's input: its first convolution and its shortcut), so
+// that one hands its gradient to the other's input-gradient op instead.
+// Their float32 inner loops are AVX2/FMA assembly, with AVX-512 versions of
+// the convolution's GEMM kernels (two 16-column tiles per pass), chosen at
+// start-up when the CPU supports them (the purego build tag or a CPU
+// without AVX2 selects the portable Go loops).
 //
 // These ops are one of three layer sets (Layers, Graph.UseLayers): fused,
 // the default; composed, gorgonia's stock ops, the reference the fused ops

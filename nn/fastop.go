@@ -83,15 +83,24 @@ func data[T float](v G.Value, size int) ([]T, error) {
 	return s[:size], nil
 }
 
-// output is memory an op node owns for its result.
-type output[T float] struct{ buf []T }
+// output is memory an op node owns for its result, or the place a memory
+// plan gives it (slot; see memPlan).
+type output[T float] struct {
+	buf  []T
+	slot *planSlot
+}
 
-// get returns the buffer (allocated on first use) and a tensor over it. If
-// the buffer overlaps the memory of one of the op's inputs in, which a tape
-// machine run without a reset between runs could arrange, it takes a new
-// buffer rather than write over its input.
+// get returns the buffer (allocated on first use, or the plan's) and a
+// tensor over it. If the buffer overlaps the memory of one of the op's
+// inputs in, which a tape machine run without a reset between runs could
+// arrange, it takes a new buffer rather than write over its input.
 func (o *output[T]) get(shape tensor.Shape, in ...G.Value) ([]T, *tensor.Dense) {
 	n := shape.TotalSize()
+	if o.slot != nil {
+		if buf, ok := plannedBuf[T](o.slot, n, in); ok {
+			return buf, tensor.New(tensor.WithShape(shape...), tensor.WithBacking(buf))
+		}
+	}
 	if len(o.buf) != n || o.overlaps(in) {
 		o.buf = make([]T, n)
 	}
@@ -103,8 +112,14 @@ func (o *output[T]) overlaps(in []G.Value) bool {
 		return false
 	}
 	var z T
-	lo := uintptr(unsafe.Pointer(&o.buf[0]))
-	hi := lo + uintptr(len(o.buf))*unsafe.Sizeof(z)
+	return overlapsAny(unsafe.Pointer(&o.buf[0]), uintptr(len(o.buf))*unsafe.Sizeof(z), in)
+}
+
+// overlapsAny reports whether the bytes [p, p+size) overlap the memory of a
+// dense tensor among in.
+func overlapsAny(p unsafe.Pointer, size uintptr, in []G.Value) bool {
+	lo := uintptr(p)
+	hi := lo + size
 	for _, v := range in {
 		d, ok := v.(*tensor.Dense)
 		if !ok || d.MemSize() == 0 {

@@ -42,7 +42,7 @@ func BenchmarkConvPasses(b *testing.B) {
 		}
 		dx, dw := make([]float32, len(x)), make([]float32, len(w))
 		run("forward", func(ws *convWork[float32]) { convForward(ws, g, x, w, nil, y) })
-		run("data", func(ws *convWork[float32]) { convBackData(ws, g, w, y, dx) })
+		run("data", func(ws *convWork[float32]) { convBackData(ws, g, w, y, nil, dx) })
 		run("filter", func(ws *convWork[float32]) { convBackFilter(ws, g, x, y, dw) })
 	}
 }

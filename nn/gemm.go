@@ -151,30 +151,50 @@ func macroKernel[T float](m, n, k int, ap, bp, c []T, ldc int, acc bool, tmp []T
 	if k > 0 {
 		mc = max(mr, (gemmMC*gemmKC/k)/mr*mr)
 	}
+	// edge computes the tile at rows ir … ir+rows−1, columns jr …
+	// jr+cols−1 through tmp.
+	edge := func(a, b []T, ir, jr, rows, cols int) {
+		kernel(k, a, b, tmp, nr, false)
+		for i := 0; i < rows; i++ {
+			dst := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+cols]
+			src := tmp[i*nr : i*nr+cols]
+			if acc {
+				for j, v := range src {
+					dst[j] += v
+				}
+			} else {
+				copy(dst, src)
+			}
+		}
+	}
 	for ic := 0; ic < m; ic += mc {
 		iend := min(m, ic+mc)
 		for jr := 0; jr < n; jr += nr {
 			b := bp[(jr/nr)*nr*k:]
 			cols := min(nr, n-jr)
+			// Two whole B panels at once where a kernel does both.
+			pair := useAVX512 && asm32[T]() && jr+2*nr <= n
+			var b1 []T
+			if pair {
+				b1 = bp[(jr/nr+1)*nr*k:]
+			}
 			for ir := ic; ir < iend; ir += mr {
 				a := ap[(ir/mr)*mr*k:]
 				rows := min(mr, m-ir)
-				if rows == mr && cols == nr {
+				switch {
+				case rows == mr && pair:
+					kernelPair32(k, any(a).([]float32), any(b).([]float32), any(b1).([]float32), any(c[ir*ldc+jr:]).([]float32), ldc, acc)
+				case rows == mr && cols == nr:
 					kernel(k, a, b, c[ir*ldc+jr:], ldc, acc)
-					continue
+				case pair:
+					edge(a, b, ir, jr, rows, nr)
+					edge(a, b1, ir, jr+nr, rows, nr)
+				default:
+					edge(a, b, ir, jr, rows, cols)
 				}
-				kernel(k, a, b, tmp, nr, false)
-				for i := 0; i < rows; i++ {
-					dst := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+cols]
-					src := tmp[i*nr : i*nr+cols]
-					if acc {
-						for j, v := range src {
-							dst[j] += v
-						}
-					} else {
-						copy(dst, src)
-					}
-				}
+			}
+			if pair {
+				jr += nr
 			}
 		}
 	}

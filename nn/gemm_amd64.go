@@ -63,9 +63,12 @@ func kernel64(k int, a, b, c []float64, ldc int, acc bool) {
 	kernelGo(k, a, b, c, ldc, acc, 6, 8)
 }
 
-// GemmKernel names the matrix-multiplication micro-kernel in use.
+// GemmKernel names the matrix-multiplication micro-kernels in use.
 func GemmKernel() string {
-	if useAsmKernels {
+	switch {
+	case useAVX512:
+		return "avx512"
+	case useAsmKernels:
 		return "avx2-fma"
 	}
 	return "go"
@@ -160,6 +163,15 @@ func kernelXT32(nt, k int, a []float32, rowoff []int32, b []float32, tiles []int
 		ac := 0
 		if acc {
 			ac = 1
+		}
+		if useAVX512 && nt >= 2 {
+			sgemmKernel6x32XT(nt/2, k, &a[0], &rowoff[0], &b[0], &tiles[0], &c[0], ldc, ac)
+			if nt%2 == 0 {
+				return
+			}
+			q := nt - 1
+			sgemmKernel6x16XT(1, k, &a[0], &rowoff[0], &b[0], &tiles[2*q], &c[16*q], ldc, ac)
+			return
 		}
 		sgemmKernel6x16XT(nt, k, &a[0], &rowoff[0], &b[0], &tiles[0], &c[0], ldc, ac)
 		return

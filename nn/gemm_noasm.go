@@ -69,3 +69,16 @@ func bnReluPool2x2Row32(y []float32, am []int32, r0, r1 []float32, base, w int32
 func bnReluPool2x2Quad32(y *float32, am *int32, r0, r1, r2, r3 *float32, idx *int32, w int32, a, b float32) {
 	panic("nn: no assembly pooling")
 }
+
+// useAVX512 is false: there are no AVX-512 kernels here.
+var useAVX512 = false
+
+func kernelFRPair32(ng, oh, ow, wp int, a []float32, rowoff []int32, b0, b1, c []float32, ldc int, acc bool) {
+	kernelFR32(ng, oh, ow, wp, a, rowoff, b0, c, ldc, acc)
+	kernelFR32(ng, oh, ow, wp, a, rowoff, b1, c[16:], ldc, acc)
+}
+
+func kernelPair32(k int, a, b0, b1, c []float32, ldc int, acc bool) {
+	kernel32(k, a, b0, c, ldc, acc)
+	kernel32(k, a, b1, c[16:], ldc, acc)
+}

@@ -53,6 +53,15 @@ type Graph struct {
 	// fused lists the nodes that a fused op (batch norm + ReLU, + max
 	// pooling) replaced; Compile skips those that nothing reads.
 	fused []*G.Node
+	// differentiated is set once the graph has been differentiated: the
+	// gradient hand-offs are paired before (see gradHandoff).
+	differentiated bool
+	// noPlan compiles programs whose ops own their output memory (tests
+	// compare the two).
+	noPlan bool
+	// parts are the partial filter gradients that the graph's
+	// convolutions share.
+	parts *sharedParts
 }
 
 // NewGraph returns an empty graph for tensors of dtype dt. The seed drives
@@ -330,6 +339,7 @@ type Program struct {
 	wrt   Params
 	grads []*Watched
 	loss  *Watched
+	plan  *memPlan // where the fused ops' outputs live (nil: each op owns its own)
 }
 
 // Compile compiles the graph. If loss is non-nil it must be a scalar, and
@@ -362,7 +372,11 @@ func (g *Graph) Compile(loss *G.Node, wrt ...*Param) (*Program, error) {
 			}
 			nodes[i] = n
 		}
+		if err := g.pairHandoffs(loss); err != nil {
+			return nil, fmt.Errorf("nn: differentiating %s: %w", loss.Name(), err)
+		}
 		grads, err := G.Grad(loss, nodes...)
+		g.differentiated = true
 		if err != nil {
 			return nil, fmt.Errorf("nn: differentiating %s: %w", loss.Name(), err)
 		}
@@ -375,6 +389,13 @@ func (g *Graph) Compile(loss *G.Node, wrt ...*Param) (*Program, error) {
 		}
 	}
 	g.markSkipped()
+	if !cudaBuild && !g.noPlan {
+		plan, err := g.planMemory()
+		if err != nil {
+			return nil, fmt.Errorf("nn: planning memory: %w", err)
+		}
+		p.plan = plan
+	}
 	// In a cuda build gorgonia makes its CUDA context current and loads its
 	// kernel modules in separate calls: the goroutine must not change
 	// threads in between (an InvalidContext error otherwise).
@@ -395,11 +416,22 @@ func (p *Program) Run() error {
 		}
 	}
 	p.vm.Reset()
+	if p.plan != nil {
+		p.plan.install(p.g.dtype)
+	}
 	unlock := lockThread()
 	err := p.vm.RunAll()
 	unlock()
+	if p.plan != nil {
+		p.plan.release(p.g.dtype)
+	}
 	if err != nil {
 		return fmt.Errorf("nn: run: %w", err)
+	}
+	if p.plan != nil && p.plan.bad {
+		p.plan.uninstall()
+		p.plan = nil
+		return errPlanOrder
 	}
 	// the watch ops have written every gradient into its parameter's Grad
 	for _, f := range p.g.after {
@@ -419,7 +451,8 @@ func (p *Program) Close() error { return closeVM(p.vm) }
 
 // Scalar returns a scalar node's value as float64 (NaN if it has none).
 // After a run only inputs, parameters, gradients and the graph's final
-// outputs hold their own values; use Graph.Watch for anything else.
+// outputs hold their own values, the outputs until the next run of any
+// program (see memPlan); use Graph.Watch for anything else.
 func Scalar(n *G.Node) float64 {
 	if n == nil || n.Value() == nil {
 		return nan()

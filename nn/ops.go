@@ -21,6 +21,9 @@ func ReLU(g *Graph, x *G.Node) *G.Node {
 		if y := fuseReLU(g, x); y != nil || g.err != nil {
 			return y
 		}
+		if y := fuseAddReLU(g, x); y != nil || g.err != nil {
+			return y
+		}
 		return reluFast(g, x)
 	}
 	if g.dnn && x.Dims() == 4 {
@@ -124,8 +127,13 @@ func GlobalAvgPool(g *Graph, x *G.Node) *G.Node {
 	return MeanAxis(g, Reshape(g, x, s[0], s[1], s[2]*s[3]), 2)
 }
 
-// Add, Sub, Mul and Div are element-wise operations on equal shapes.
+// Add, Sub, Mul and Div are element-wise operations on equal shapes. With
+// the fused layers, Add of two NCHW tensors is a residual sum: the batch
+// norms that feed it and a ReLU applied to it fuse into it (see resOp).
 func Add(g *Graph, a, b *G.Node) *G.Node {
+	if g.Ok(a, b) && !g.composed && a.Dims() == 4 && a.Shape().Eq(b.Shape()) && a.Dtype() == g.dtype && b.Dtype() == g.dtype {
+		return addFast(g, a, b)
+	}
 	return g.Do("add", func() (*G.Node, error) { return G.Add(a, b) })
 }
 

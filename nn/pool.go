@@ -21,6 +21,14 @@ func chunked(n int, f func(lo, hi int)) {
 	})
 }
 
+// planes calls f on ranges [lo, hi) of n planes of hw elements each, in
+// parallel, each range about 32K elements.
+func planes(n, hw int, f func(lo, hi int)) {
+	per := max(1, (1<<15)/max(hw, 1))
+	items := (n + per - 1) / per
+	parallelItems(items, workers(), func(_, i int) { f(i*per, min(n, (i+1)*per)) })
+}
+
 // reluOp is x → max(x, 0).
 type reluOp struct {
 	opID
@@ -288,13 +296,15 @@ func gapDo[T float](op *gapOp, in []G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("global average pool: %w", err)
 	}
 	y, out := outputOf[T](&op.out).get(tensor.Shape{s[0], s[1]}, in...)
-	for i := range y {
-		var sum T
-		for _, v := range x[i*hw : (i+1)*hw] {
-			sum += v
+	planes(len(y), hw, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			var sum T
+			for _, v := range x[i*hw : (i+1)*hw] {
+				sum += v
+			}
+			y[i] = sum / T(hw)
 		}
-		y[i] = sum / T(hw)
-	}
+	})
 	return out, nil
 }
 
@@ -334,13 +344,15 @@ func gapBackDo[T float](op *gapBackOp, in []G.Value) (G.Value, error) {
 	if op.skip {
 		return out, nil
 	}
-	for i, d := range dy {
-		v := d / T(hw)
-		row := dx[i*hw : (i+1)*hw]
-		for j := range row {
-			row[j] = v
+	planes(len(dy), hw, func(lo, hi int) {
+		for i, d := range dy[lo:hi] {
+			v := d / T(hw)
+			row := dx[(lo+i)*hw : (lo+i+1)*hw]
+			for j := range row {
+				row[j] = v
+			}
 		}
-	}
+	})
 	return out, nil
 }
 

@@ -488,7 +488,7 @@ func benchGame(args []string) error {
 	if err != nil {
 		return err
 	}
-	gm, err := experiment.NewReferenceGame(r.batch, r.size, r.seed, r.layers)
+	gm, err := experiment.NewReferenceGame(experiment.ReferenceConfig(r.batch, r.size, r.seed), r.layers)
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,11 @@
 // Command refstep times the reference contrastive step (two ConvNet
 // encoders on 1- and 2-channel 32×32 views, batch 128, symmetric InfoNCE,
-// Adam) or, with -game, the view-learning iteration (one estimator step and
-// one generator step through a VP flow g of 4 blocks: experiment.ReferenceConfig), and prints one line
-// per step: "step <i> <seconds>". It is the Go half of bench/ratio.sh, which
-// runs it alternately with the PyTorch twins.
+// Adam: contrast.ReferenceConfig) or, with -game, the view-learning
+// iteration (one estimator step and one generator step through a VP flow g
+// of 4 blocks: experiment.ReferenceConfig); -arch and -width pick other
+// encoders, -size and -batch other views. It prints one line per step:
+// "step <i> <seconds>". It is the Go half of bench/ratio.sh, which runs it
+// alternately with the PyTorch twins.
 package main
 
 import (
@@ -23,8 +25,10 @@ func main() {
 	batch := flag.Int("batch", 128, "batch size")
 	size := flag.Int("size", 32, "view height and width")
 	game := flag.Bool("game", false, "time the view-learning iteration instead of the reference step")
+	arch := flag.String("arch", "convnet", "encoder of f1 and f2: convnet, resnet10 or resnet18")
+	width := flag.Int("width", 32, "encoder width (channels of the first stage)")
 	flag.Parse()
-	step, err := newStep(*game, *batch, *size)
+	step, err := newStep(*game, *batch, *size, *arch, *width)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "refstep:", err)
 		os.Exit(1)
@@ -43,9 +47,12 @@ func main() {
 }
 
 // newStep returns the timed step: it draws a random batch and trains on it.
-func newStep(game bool, batch, size int) (func(i int) (float64, error), error) {
+func newStep(game bool, batch, size int, arch string, width int) (func(i int) (float64, error), error) {
 	if !game {
-		tr, views, err := contrast.NewReferenceTrainer(batch, size, 1)
+		cfg := contrast.ReferenceConfig()
+		cfg.F1.Arch, cfg.F2.Arch = arch, arch
+		cfg.F1.Width, cfg.F2.Width = width, width
+		tr, views, err := contrast.NewReferenceTrainer(cfg, batch, size, 1)
 		if err != nil {
 			return nil, err
 		}
@@ -55,7 +62,9 @@ func newStep(game bool, batch, size int) (func(i int) (float64, error), error) {
 			return res.Loss, err
 		}, nil
 	}
-	gm, err := experiment.NewReferenceGame(batch, size, 1, "")
+	c := experiment.ReferenceConfig(batch, size, 1)
+	c.Encoder.Arch, c.Encoder.Width = arch, width
+	gm, err := experiment.NewReferenceGame(c, "")
 	if err != nil {
 		return nil, err
 	}
