@@ -154,8 +154,14 @@ func OpenData(c config.Config) (*Data, error) {
 			return nil, fmt.Errorf("%s: %w", c.Data.Name, err)
 		}
 	}
-	n := min(c.Data.Labelled, train.Len()-2*c.Game.Batch)
-	if n <= 0 {
+	// Without a pool of its own, the unlabelled images are the training
+	// images left over: keep two batches of them. With one (STL-10), every
+	// training image may be labelled, as in the paper.
+	n := min(c.Data.Labelled, train.Len())
+	if d.Unlabelled == nil {
+		n = min(n, train.Len()-2*c.Game.Batch)
+	}
+	if n <= 0 || n == train.Len() {
 		d.Labelled = train
 		if d.Unlabelled == nil {
 			d.Unlabelled = train

@@ -156,10 +156,10 @@ func (e *Experiment) open() error {
 	}
 	e.logf("run %s: profile %s, seed %d, device %s, output in %s", filepath.Base(e.dir), e.cfg.Profile, e.cfg.Seed, dev, e.dir)
 	if m, err := EstimateMemory(e.cfg); err == nil {
-		e.logf("memory: peak estimated at %s", m)
+		e.logf("memory: the run needs %s at its peak (live heap and arenas; resident memory may reach twice that where the machine has room)", m)
 	}
 	if s, err := EstimateIteration(e.cfg); err == nil {
-		e.logf("time: about %.2g s per iteration of the first stage, %s for its %d iterations (estimated from a matrix product timed here)",
+		e.logf("time: about %.2g s per iteration of the first stage, %s for its %d iterations (estimated from the encoders' forward pass timed here)",
 			s, time.Duration(s*float64(e.cfg.Game.Steps)*float64(time.Second)).Round(time.Second), e.cfg.Game.Steps)
 	}
 	d := e.data

@@ -3,6 +3,8 @@ package experiment
 import (
 	"bufio"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -11,11 +13,15 @@ import (
 	"github.com/learnviews/learnviews/config"
 	"github.com/learnviews/learnviews/contrast"
 	"github.com/learnviews/learnviews/games"
-	"github.com/learnviews/learnviews/nn"
 )
 
-// Memory is an estimate of a run's peak resident memory, in bytes, and
-// what it is made of.
+// Memory is an estimate of the memory a run needs at its peak, in bytes,
+// and what it is made of: the live heap and the arenas of its programs.
+// The process's resident memory may reach up to twice as much where the
+// machine has room, since Go's garbage collector lets the heap grow to
+// twice what is live before it collects; learnviews sets a soft memory
+// limit of 90% of the machine's memory (GOMEMLIMIT), near which it
+// collects harder instead.
 type Memory struct {
 	Total int64
 	// Data is what the data set holds in memory; Stage1, Stage2 and Eval
@@ -30,18 +36,24 @@ type Memory struct {
 // moments (float64) and the NaN guard's copy (float32).
 const bytesPerParam = 4 + 4 + 8 + 8 + 4
 
-// activationCopies is how many float32 copies of each layer's output a
-// training program holds: the value, its gradient, the workspaces of the
-// fused ops and what gorgonia's tape keeps besides; fitted to the peak
-// resident memory of the quick and Table 5 profiles (docs/BENCHMARKS.md,
-// "Memory"), so that the estimate errs high.
-const activationCopies = 10
+// The memory of a training program, in float32 copies of every layer's
+// output for each image of its batch. A stage's programs run one after
+// the other on one arena, which holds the values and gradients alive at
+// the same time (0.64-0.69 of one copy for the ResNet steps and the game of
+// docs/BENCHMARKS.md, "Scale"); the ops' workspaces, the values gorgonia
+// keeps outside the arena and the batches in flight make up the rest.
+const (
+	trainingCopies = 1.0
+	// A feature extractor's program only runs forward: its arena holds a
+	// few layers' outputs (0.11 of one copy for a ResNet-18 at batch 100).
+	evalCopies = 0.25
+)
 
 // runtimeBytes is the program, the Go runtime and the plots.
-const runtimeBytes = 200 << 20
+const runtimeBytes = 250 << 20
 
-// EstimateMemory estimates the peak memory of a run of c from the sizes of
-// its networks (contrast.Encoders' Size), batches and data set. It errs
+// EstimateMemory estimates the peak memory a run of c needs from the sizes
+// of its networks (contrast.Encoders' Size), batches and data set. It errs
 // high: a run that the estimate says fits does.
 func EstimateMemory(c config.Config) (Memory, error) {
 	var m Memory
@@ -64,8 +76,8 @@ func EstimateMemory(c config.Config) (Memory, error) {
 	s1, s2 := enc.Size(mc(c1), size, size), enc.Size(mc(c2), size, size)
 	estParams := s1.Params + s2.Params
 	perSample := s1.Activations + s2.Activations
-	training := func(batch int, programs int64) int64 {
-		return programs * int64(batch) * perSample * 4 * activationCopies
+	activations := func(images int, perImage int64, copies float64) int64 {
+		return int64(copies * float64(int64(images)*perImage*4))
 	}
 	kind, err := games.Kinds.Lookup(c.Game.Kind)
 	if err != nil {
@@ -75,8 +87,10 @@ func EstimateMemory(c config.Config) (Memory, error) {
 	images := int64(c.Game.Batch) * 3 * int64(size*size) * 4
 	if learnsViews {
 		// The estimator's program and the generator's (through the same
-		// encoders), with the generator's input batches.
-		m.Stage1 = estParams*bytesPerParam + training(c.Game.Batch, 2) + 8*images
+		// encoders, and the heads' on the labelled batch), on one arena,
+		// with the generator's input batches.
+		m.Stage1 = estParams*bytesPerParam + 8*images
+		var headParams, headPerSample int64
 		if kind.Heads {
 			arch, width := c.Game.HeadArch, c.Game.HeadWidth
 			if arch == "" {
@@ -91,21 +105,23 @@ func EstimateMemory(c config.Config) (Memory, error) {
 			}
 			h1 := head.Size(contrast.ModelConfig{Arch: arch, InChannels: c1, Width: width}, size, size)
 			h2 := head.Size(contrast.ModelConfig{Arch: arch, InChannels: c2, Width: width}, size, size)
-			m.Stage1 += (h1.Params+h2.Params)*bytesPerParam + int64(c.Game.LabelledBatch)*(h1.Activations+h2.Activations)*4*activationCopies
+			headParams, headPerSample = h1.Params+h2.Params, h1.Activations+h2.Activations
 		}
+		m.Stage1 += headParams*bytesPerParam + activations(c.Game.Batch, perSample, trainingCopies) +
+			activations(c.Game.LabelledBatch, headPerSample, trainingCopies)
 		if c.Critic.Bound == contrast.MemoryBankBound {
 			m.Stage1 += 2 * int64(c.Data.Train) * int64(c.Encoder.EmbedDim) * 4
 		}
 		if c.Stage2.Enabled {
-			m.Stage2 = estParams*bytesPerParam + training(c.Stage2.Batch, 1) + 4*images
+			m.Stage2 = estParams*bytesPerParam + activations(c.Stage2.Batch, perSample, trainingCopies) + 4*images
 		}
 	} else {
-		m.Stage1 = estParams*bytesPerParam + training(c.Game.Batch, 1) + 4*images
+		m.Stage1 = estParams*bytesPerParam + activations(c.Game.Batch, perSample, trainingCopies) + 4*images
 	}
-	// Evaluation: the feature extractors' batch and the features of the
+	// Evaluation: the feature extractors' program and the features of the
 	// probe's images, as float64.
 	feat := int64(c.Encoder.Width) * 8 * 2
-	m.Eval = estParams*4 + int64(evalBatch)*perSample*4*2 + int64(c.Eval.TrainImages+c.Eval.TestImages)*feat*8*2
+	m.Eval = estParams*4 + activations(evalBatch, perSample, evalCopies) + int64(c.Eval.TrainImages+c.Eval.TestImages)*feat*8*2
 	ds, err := DataSets.Lookup(c.Data.Name)
 	if err != nil {
 		return m, err
@@ -144,7 +160,7 @@ func checkMemory(c config.Config) error {
 	if err != nil {
 		return err
 	}
-	have := physicalMemory()
+	have := PhysicalMemory() / 10 * 9 // the memory limit learnviews sets
 	if have == 0 || m.Total <= have {
 		return nil
 	}
@@ -153,11 +169,11 @@ func checkMemory(c config.Config) error {
 		lower = "data.train (fewer training images) or data.size"
 	}
 	return &config.ValueError{Key: "memory", Value: gib(m.Total),
-		Allowed: fmt.Sprintf("the run needs %s but the machine has %s: lower %s", m, gib(have), lower)}
+		Allowed: fmt.Sprintf("the run needs %s but 90%% of the machine's memory is %s: lower %s", m, gib(have), lower)}
 }
 
-// physicalMemory returns the machine's memory in bytes (0 when unknown).
-func physicalMemory() int64 {
+// PhysicalMemory returns the machine's memory in bytes (0 when unknown).
+func PhysicalMemory() int64 {
 	f, err := os.Open("/proc/meminfo")
 	if err != nil {
 		return 0
@@ -177,10 +193,15 @@ func physicalMemory() int64 {
 }
 
 // EstimateIteration estimates the seconds of one iteration of the run's
-// first training stage on this machine: the multiply-adds of its encoders'
-// forward and backward passes (contrast.EncoderSpec.Size) over the speed
-// of a matrix product measured here, at the share of it that the
-// convolutions reach (docs/BENCHMARKS.md).
+// first training stage on this machine. It times the forward pass of the
+// run's two encoders on a few images here (in evaluation mode, on the same
+// fused ops as training) and counts an iteration in such passes: a
+// training step of the encoders is a forward and a backward pass, about
+// three forwards; the generator's step runs them again for its input
+// gradients, and the classification heads (scaled from the encoders by
+// their multiply-adds) train on the labelled batch. iterationOverhead,
+// fitted to measured runs (docs/BENCHMARKS.md), covers the rest: the flow,
+// crops, the critic, the optimisers.
 func EstimateIteration(c config.Config) (float64, error) {
 	split, err := viewSplit(c)
 	if err != nil {
@@ -190,47 +211,82 @@ func EstimateIteration(c config.Config) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	c1, c2 := len(split.V1), len(split.V2)
-	if c.Data.Name == "cmnist" {
-		c1, c2 = 3*c.Data.Frames, 3
-	}
-	mc := func(in int) contrast.ModelConfig {
-		return contrast.ModelConfig{Arch: c.Encoder.Arch, InChannels: in, Width: c.Encoder.Width}
-	}
-	macs := enc.Size(mc(c1), c.Data.Size, c.Data.Size).MACs + enc.Size(mc(c2), c.Data.Size, c.Data.Size).MACs
 	kind, err := games.Kinds.Lookup(c.Game.Kind)
 	if err != nil {
 		return 0, err
 	}
-	// A step is a forward and a backward pass, about three forwards; the
-	// generator's step runs the encoders again for its input gradients.
-	passes := 3.0
-	if kind.Generator && c.Generator.Kind != config.NoGenerator {
-		passes += 3
+	c1, c2 := len(split.V1), len(split.V2)
+	if c.Data.Name == "cmnist" {
+		c1, c2 = 3*c.Data.Frames, 3
 	}
-	flops := 2 * float64(macs) * float64(c.Game.Batch) * passes * float64(c.Game.EstimatorSteps)
-	return flops / (convEfficiency * measuredFlops()), nil
+	perImage, err := timeForward(c, enc, []int{c1, c2})
+	if err != nil {
+		return 0, err
+	}
+	passes := 3 * float64(c.Game.Batch) * float64(max(c.Game.EstimatorSteps, 1))
+	if kind.Generator && c.Generator.Kind != config.NoGenerator {
+		passes += 3 * float64(c.Game.Batch)
+		if kind.Heads {
+			arch, width := c.Game.HeadArch, c.Game.HeadWidth
+			if arch == "" {
+				arch = c.Encoder.Arch
+			}
+			if width == 0 {
+				width = c.Encoder.Width
+			}
+			head, err := contrast.Encoders.Lookup(arch)
+			if err != nil {
+				return 0, err
+			}
+			var hm, em float64
+			for _, ch := range []int{c1, c2} {
+				hm += float64(head.Size(contrast.ModelConfig{Arch: arch, InChannels: ch, Width: width}, c.Data.Size, c.Data.Size).MACs)
+				em += float64(enc.Size(modelConfig(c, ch), c.Data.Size, c.Data.Size).MACs)
+			}
+			passes += 3 * float64(c.Game.LabelledBatch) * hm / em
+		}
+	}
+	return iterationOverhead * passes * perImage, nil
 }
 
-// convEfficiency is the share of a matrix product's speed that a training
-// step's convolutions, normalisations and optimiser reach, fitted to the
-// measured steps of docs/BENCHMARKS.md.
-const convEfficiency = 0.35
+// iterationOverhead is the ratio of a measured iteration's time to the
+// encoders' passes that EstimateIteration counts, fitted on 2 idle Zen 5
+// cores: the estimates came out at 1.4, 0.9 and 1.08 times the measured
+// iterations of the quick, table-learned-views and stl10-paper profiles
+// (docs/BENCHMARKS.md, "Scale").
+const iterationOverhead = 1.4
 
-// measuredFlops times float32 matrix products of 256×256 by 256×256 for a
-// few tens of milliseconds and returns their speed in FLOP/s.
-func measuredFlops() float64 {
-	const n = 256
-	a, b, out := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
-	for i := range a {
-		a[i], b[i] = float32(i%7)/7, float32(i%5)/5
+// timeForward returns the seconds that the forward passes of encoders of
+// c's architecture on views of each of the given channel counts take per
+// image, timed here on a batch of up to 32 images after a warm-up run (the
+// fastest of three runs).
+func timeForward(c config.Config, enc contrast.EncoderSpec, channels []int) (float64, error) {
+	batch := min(c.Game.Batch, 32)
+	rng := rand.New(rand.NewPCG(c.Seed, 0))
+	var total float64
+	for _, ch := range channels {
+		f, err := enc.New("time", dtype(c), modelConfig(c, ch), rng)
+		if err != nil {
+			return 0, err
+		}
+		ex, err := contrast.NewExtractor(f, dtype(c), batch, ch, c.Data.Size, c.Data.Size)
+		if err != nil {
+			return 0, err
+		}
+		images := make([]float32, batch*ch*c.Data.Size*c.Data.Size)
+		best := math.Inf(1)
+		for run := 0; run < 4; run++ {
+			start := time.Now()
+			if _, err := ex.Features(images); err != nil {
+				ex.Close()
+				return 0, err
+			}
+			if run > 0 {
+				best = min(best, time.Since(start).Seconds())
+			}
+		}
+		ex.Close()
+		total += best / float64(batch)
 	}
-	nn.Sgemm(false, false, n, n, n, 1, a, n, b, n, 0, out, n) // warm up
-	start := time.Now()
-	runs := 0
-	for time.Since(start) < 30*time.Millisecond {
-		nn.Sgemm(false, false, n, n, n, 1, a, n, b, n, 0, out, n)
-		runs++
-	}
-	return 2 * n * n * n * float64(runs) / time.Since(start).Seconds()
+	return total, nil
 }

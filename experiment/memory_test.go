@@ -28,7 +28,7 @@ func TestEstimateMemoryGrowsWithTheSettings(t *testing.T) {
 // A configuration that would not fit stops before anything runs, with
 // what to lower.
 func TestValidateRefusesWhatDoesNotFit(t *testing.T) {
-	if physicalMemory() == 0 {
+	if PhysicalMemory() == 0 {
 		t.Skip("the machine's memory is unknown")
 	}
 	c, err := config.Load(config.Sources{Profile: "quick", Set: []string{"game.batch=4096", "data.size=256", "encoder.width=256"}})

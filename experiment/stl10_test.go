@@ -44,7 +44,7 @@ func TestSTL10PaperProfile(t *testing.T) {
 	writeSTL10(t, filepath.Join(dir, "test_X.bin"), filepath.Join(dir, "test_y.bin"), 20, rng)
 	writeSTL10(t, filepath.Join(dir, "unlabeled_X.bin"), "", 30, rng)
 	cfg, err := config.Load(config.Sources{Profile: "stl10-paper", Set: []string{
-		"data.dir=" + dir, "data.labelled=20", "encoder.width=4", "encoder.embed_dim=16",
+		"data.dir=" + dir, "encoder.width=4", "encoder.embed_dim=16",
 		"game.steps=3", "game.batch=8", "game.labelled_batch=4", "stage2.steps=2", "stage2.batch=8",
 		"eval.train_images=20", "eval.test_images=20", "eval.probe_epochs=2", "eval.knn_k=3",
 		"generator.stats_images=20", "run.checkpoint_every=2", "run.log_every=1"}})
@@ -55,7 +55,7 @@ func TestSTL10PaperProfile(t *testing.T) {
 	defer e.Close()
 	d := e.Data()
 	assert.Equal(t, 40, d.Train.Len())
-	assert.Equal(t, 20, d.Labelled.Len())
+	assert.Equal(t, 40, d.Labelled.Len(), "every training image labelled, as the paper: the unlabelled pool is the data set's own")
 	assert.Equal(t, 40+30, d.Unlabelled.Len(), "the training images and the unlabelled ones, as the paper's pool")
 	assert.Equal(t, 96, d.Train.Shape().H)
 	evals, err := e.Run(context.Background())

@@ -13,7 +13,9 @@ import (
 // op computes each channel's batch mean and biased variance (accumulated in
 // float64) and normalises, scales and shifts in one more pass; the backward
 // op computes ∂L/∂x, ∂L/∂γ and ∂L/∂β together, the last two handed out by two
-// small ops. Channels are split over the cores.
+// small ops. Channels are split over the cores. In evaluation mode the same
+// ops normalise with the running statistics, read when the forward op runs
+// and constants to the gradients; they fuse as in training.
 //
 // A ReLU applied to a batch norm's output fuses into it (bnOp.relu), and a
 // 2×2, stride-2 max pooling applied to that fuses too (bnOp.pool): the
@@ -29,6 +31,29 @@ type bnState struct {
 	invstd   []float64 // 1/sqrt(variance + eps)
 	computed bool
 	twoD     bool // input (N, C) rather than (N, C, H, W)
+	// running, set in evaluation mode, returns the running statistics that
+	// the op normalises with instead of the batch's (constants to its
+	// gradient).
+	running func() (mean, variance []float64)
+}
+
+// load fills mean, variance and invstd from the running statistics of an
+// evaluation-mode batch norm, once per run, before the channels are
+// normalised; it does nothing in training mode.
+func (st *bnState) load() error {
+	if st.running == nil {
+		return nil
+	}
+	mean, variance := st.running()
+	if len(mean) != st.c || len(variance) != st.c {
+		return fmt.Errorf("running statistics of %d and %d channels, want %d", len(mean), len(variance), st.c)
+	}
+	copy(st.mean, mean)
+	copy(st.variance, variance)
+	for c, v := range variance {
+		st.invstd[c] = 1 / math.Sqrt(v+st.eps)
+	}
+	return nil
 }
 
 // bnPool is the 2×2, stride-2 max pooling fused into a batch norm + ReLU.
@@ -90,6 +115,9 @@ func bnDo[T float](op *bnOp, in []G.Value) (G.Value, error) {
 	if op.skip {
 		return out, nil
 	}
+	if err := st.load(); err != nil {
+		return nil, fmt.Errorf("batch norm: %w", err)
+	}
 	pl := op.pool
 	if pl != nil && len(pl.argmax) != len(y) {
 		pl.argmax = make([]int32, len(y))
@@ -117,8 +145,13 @@ func bnDo[T float](op *bnOp, in []G.Value) (G.Value, error) {
 
 // bnChannel computes channel c's batch mean and biased variance over x
 // (accumulated in float64), records them in st and returns the scale and
-// shift that normalise, scale by γ and shift by β: y = scale·x + shift.
+// shift that normalise, scale by γ and shift by β: y = scale·x + shift. In
+// evaluation mode it uses the running statistics that st.load read.
 func bnChannel[T float](st *bnState, x, gamma, beta []T, c int) (scale, shift T) {
+	if st.running != nil {
+		inv := st.invstd[c]
+		return T(inv * float64(gamma[c])), T(float64(beta[c]) - st.mean[c]*inv*float64(gamma[c]))
+	}
 	count := float64(st.n * st.hw)
 	plane := st.c * st.hw
 	var sum float64
@@ -300,6 +333,9 @@ func bnBackDo[T float](op *bnBackOp, in []G.Value) (G.Value, error) {
 		g := float64(gamma[c]) * inv
 		kx := -g * sdyx * inv * inv / count
 		k1, k0 := T(g), T(-g*sdy/count-kx*m)
+		if st.running != nil { // the statistics are constants: dx = γ·inv·dy
+			kx, k0 = 0, 0
+		}
 		for s := 0; s < st.n; s++ {
 			o := s*plane + c*st.hw
 			if op.relu {
@@ -358,6 +394,9 @@ func bnPoolBackDo[T float](op *bnBackOp, x, gamma []T, in []G.Value) (G.Value, e
 		g := float64(gamma[c]) * inv
 		kx := -g * sdzx * inv * inv / count
 		k1, k0 := T(g), T(-g*sdz/count-kx*m)
+		if st.running != nil {
+			kx, k0 = 0, 0
+		}
 		for s := 0; s < st.n; s++ {
 			xo, po := (s*st.c+c)*st.hw, (s*st.c+c)*ohw
 			dxs := dx[xo : xo+st.hw]
@@ -415,11 +454,12 @@ func (op *bnParamGradOp) Do(in ...G.Value) (G.Value, error) {
 	return nil, fmt.Errorf("unsupported dtype %v", op.dt)
 }
 
-// batchNormFast builds the training-mode batch norm of x (N, C) or
-// (N, C, H, W) and returns its output and state.
-func batchNormFast(g *Graph, x, gamma, beta *G.Node, eps float64) (*G.Node, *bnState) {
+// batchNormFast builds the batch norm of x (N, C) or (N, C, H, W) and
+// returns its output and state: in training mode (running nil) with the
+// batch's statistics, in evaluation mode with those running returns.
+func batchNormFast(g *Graph, x, gamma, beta *G.Node, eps float64, running func() (mean, variance []float64)) (*G.Node, *bnState) {
 	s := x.Shape()
-	st := &bnState{n: s[0], c: s[1], hw: 1, eps: eps, twoD: len(s) == 2}
+	st := &bnState{n: s[0], c: s[1], hw: 1, eps: eps, twoD: len(s) == 2, running: running}
 	if len(s) == 4 {
 		st.hw = s[2] * s[3]
 	}
@@ -431,8 +471,8 @@ func batchNormFast(g *Graph, x, gamma, beta *G.Node, eps float64) (*G.Node, *bnS
 	return y, st
 }
 
-// fuseReLU returns max(bn, 0) as one fused op when bn is a training-mode
-// batch norm node made by batchNormFast, and nil otherwise. The unfused
+// fuseReLU returns max(bn, 0) as one fused op when bn is a batch norm node
+// made by batchNormFast, and nil otherwise. The unfused
 // node stays in the graph; Compile marks it skipped if nothing reads it.
 func fuseReLU(g *Graph, bn *G.Node) *G.Node {
 	op, ok := bn.Op().(*bnOp)
@@ -448,7 +488,7 @@ func fuseReLU(g *Graph, bn *G.Node) *G.Node {
 }
 
 // fusePool returns the 2×2, stride-2 max pooling of x as one fused op when x
-// is a fused training-mode batch norm + ReLU node, and nil otherwise.
+// is a fused batch norm + ReLU node, and nil otherwise.
 func fusePool(g *Graph, x *G.Node, k, stride, pad int) *G.Node {
 	op, ok := x.Op().(*bnOp)
 	if !ok || !op.relu || op.pool != nil || k != 2 || stride != 2 || pad != 0 || len(op.shape) != 4 || op.shape[2] < 2 || op.shape[3] < 2 {

@@ -340,6 +340,8 @@ type Program struct {
 	grads []*Watched
 	loss  *Watched
 	plan  *memPlan // where the fused ops' outputs live (nil: each op owns its own)
+	// closed is set by Close (which may be called more than once).
+	closed bool
 }
 
 // Compile compiles the graph. If loss is non-nil it must be a scalar, and
@@ -395,6 +397,7 @@ func (g *Graph) Compile(loss *G.Node, wrt ...*Param) (*Program, error) {
 			return nil, fmt.Errorf("nn: planning memory: %w", err)
 		}
 		p.plan = plan
+		plan.reserve(g.dtype, true)
 	}
 	// In a cuda build gorgonia makes its CUDA context current and loads its
 	// kernel modules in separate calls: the goroutine must not change
@@ -430,6 +433,7 @@ func (p *Program) Run() error {
 	}
 	if p.plan != nil && p.plan.bad {
 		p.plan.uninstall()
+		p.plan.reserve(p.g.dtype, false)
 		p.plan = nil
 		return errPlanOrder
 	}
@@ -447,7 +451,13 @@ func (p *Program) Loss() float64 { return p.loss.Scalar() }
 
 // Close releases the program's machine. In a cuda build the machine and its
 // device memory stay until the process exits (see closeVM).
-func (p *Program) Close() error { return closeVM(p.vm) }
+func (p *Program) Close() error {
+	if p.plan != nil && !p.closed {
+		p.plan.reserve(p.g.dtype, false)
+	}
+	p.closed = true
+	return closeVM(p.vm)
+}
 
 // Scalar returns a scalar node's value as float64 (NaN if it has none).
 // After a run only inputs, parameters, gradients and the graph's final

@@ -168,8 +168,14 @@ func (b *BatchNorm) Forward(g *Graph, x *G.Node) *G.Node {
 		return nil
 	}
 	n, c := s[0], s[1]
+	if !g.Training() && !g.composed && !g.dnn {
+		y, _ := batchNormFast(g, x, g.Param(b.Gamma), g.Param(b.Beta), b.Eps, func() ([]float64, []float64) {
+			return b.RunMean.Float64s(), b.RunVar.Float64s()
+		})
+		return y
+	}
 	if g.Training() && !g.composed {
-		y, st := batchNormFast(g, x, g.Param(b.Gamma), g.Param(b.Beta), b.Eps)
+		y, st := batchNormFast(g, x, g.Param(b.Gamma), g.Param(b.Beta), b.Eps, nil)
 		if y == nil {
 			return nil
 		}

@@ -212,6 +212,17 @@ func (p *memPlan) install(dt tensor.Dtype) {
 	}
 }
 
+// reserve tells the pool of dtype dt that a program compiled with the plan
+// will run on it (on with Compile, off with Close).
+func (p *memPlan) reserve(dt tensor.Dtype, on bool) {
+	switch dt {
+	case tensor.Float32:
+		arenas32.reserve(p.size, on)
+	case tensor.Float64:
+		arenas64.reserve(p.size, on)
+	}
+}
+
 // release gives the run's arena back to the pool. The plan keeps it too:
 // a tape machine run outside Program.Run uses it.
 func (p *memPlan) release(dt tensor.Dtype) {
@@ -223,10 +234,40 @@ func (p *memPlan) release(dt tensor.Dtype) {
 	}
 }
 
-// arenaPool keeps the arenas that no program is running on.
+// arenaPool keeps the arenas that no program is running on. It makes each
+// new arena as large as the largest plan of the programs open now, not
+// just as the running program's: a smaller arena made first would stay
+// alive beside the larger one that replaces it, since the plan that ran on
+// it, and its graph's outputs, still point into it. A game's two programs,
+// compiled before either runs, thus share one arena from the first run on.
 type arenaPool[T float] struct {
 	mu   sync.Mutex
 	free [][]T
+	open map[int]int // the plans' sizes of the open programs, and how many
+}
+
+// reserve counts an open program whose plan needs n elements (on), or one
+// closed (off).
+func (a *arenaPool[T]) reserve(n int, on bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.open == nil {
+		a.open = map[int]int{}
+	}
+	if on {
+		a.open[n]++
+	} else if a.open[n]--; a.open[n] <= 0 {
+		delete(a.open, n)
+	}
+}
+
+// want is the size of the largest plan of the open programs.
+func (a *arenaPool[T]) want() int {
+	w := 0
+	for n := range a.open {
+		w = max(w, n)
+	}
+	return w
 }
 
 var (
@@ -249,7 +290,7 @@ func (a *arenaPool[T]) get(n int) []T {
 		if best >= 0 {
 			a.free = slices.Delete(a.free, best, best+1) // too small: dropped
 		}
-		return make([]T, n)
+		return make([]T, max(n, a.want()))
 	}
 	f := a.free[best]
 	a.free = slices.Delete(a.free, best, best+1)

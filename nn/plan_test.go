@@ -184,3 +184,36 @@ func TestArenaPool(t *testing.T) {
 	require.Len(t, again, 20, "the small one is too small: a new one")
 	require.Empty(t, p.free, "the too small arena is dropped")
 }
+
+// TestArenaSharedFromTheFirstRun checks that two programs compiled before
+// either runs, the smaller run first (a game's estimator, then its
+// generator), run on one arena: the first arena made is as large as the
+// larger plan, so no smaller one stays alive beside it.
+func TestArenaSharedFromTheFirstRun(t *testing.T) {
+	build := func(n int) (*Program, *Input) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		c1 := NewConv2d("c1", tensor.Float32, 2, 4, 3, 1, 1, false, rng)
+		c2 := NewConv2d("c2", tensor.Float32, 4, 4, 3, 1, 1, false, rng)
+		g := NewGraph(tensor.Float32, Train, 1)
+		in := g.Input("x", n, 2, 8, 8)
+		y := c2.Forward(g, ReLU(g, c1.Forward(g, in.Node())))
+		prog, err := g.Compile(weightedSum(g, rand.New(rand.NewPCG(3, 4)), y), append(c1.Params(), c2.Params()...)...)
+		require.NoError(t, err)
+		return prog, in
+	}
+	small, _ := build(2)
+	defer small.Close()
+	large, _ := build(32)
+	require.Greater(t, large.ArenaBytes(), small.ArenaBytes())
+	require.NoError(t, small.Run())
+	require.GreaterOrEqual(t, len(small.plan.f32), large.plan.size, "the first arena fits the larger program")
+	require.NoError(t, large.Run())
+	require.Same(t, &small.plan.f32[0], &large.plan.f32[0], "both programs on one arena")
+	// Once the large program is closed, new arenas are made for what is
+	// still open.
+	large.Close()
+	arenas32.mu.Lock()
+	want := arenas32.want()
+	arenas32.mu.Unlock()
+	require.Less(t, want, large.plan.size)
+}

@@ -11,9 +11,9 @@ import (
 // The residual addition of a basic block, relu(bn₂(x₂) + s) with s the
 // block's input (the identity shortcut) or bn_s(x_s) (a projection
 // shortcut), as one op per direction. Add of two NCHW tensors of one shape
-// builds a resOp; a training-mode batch norm feeding it folds in (the op
-// reads the batch norm's input, computes its statistics and applies its
-// scale and shift on the way), and a ReLU applied to it fuses into it, as a
+// builds a resOp; a batch norm feeding it folds in (the op reads the batch
+// norm's input, computes its statistics, or reads its running ones in
+// evaluation mode, and applies its scale and shift on the way), and a ReLU applied to it fuses into it, as a
 // ReLU fuses into a batch norm. The replaced nodes stay in the graph;
 // Compile marks them skipped when nothing else reads them.
 //
@@ -89,6 +89,13 @@ func resDo[T float](op *resOp, in []G.Value) (G.Value, error) {
 	if op.skip {
 		return out, nil
 	}
+	for i, t := range op.terms {
+		if t.st != nil {
+			if err := t.st.load(); err != nil {
+				return nil, fmt.Errorf("residual sum, term %d: %w", i, err)
+			}
+		}
+	}
 	parallelItems(c, workers(), func(_, ch int) {
 		var a [2]T
 		var b T
@@ -156,7 +163,7 @@ func (op *resOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 }
 
 // bnTermOf returns the batch-norm op of x when Add may fold it into a sum: a
-// training-mode batch norm of an NCHW tensor without ReLU or pooling.
+// batch norm of an NCHW tensor without ReLU or pooling.
 func bnTermOf(x *G.Node) (*bnOp, bool) {
 	op, ok := x.Op().(*bnOp)
 	if !ok || op.relu || op.pool != nil || len(op.shape) != 4 {

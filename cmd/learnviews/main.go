@@ -8,11 +8,22 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/learnviews/learnviews/experiment"
 )
 
 func main() {
+	// The garbage collector lets the heap grow to twice what is live before
+	// it collects; near the machine's memory it should work harder instead
+	// (GOMEMLIMIT, when set, wins).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if m := experiment.PhysicalMemory(); m > 0 {
+			debug.SetMemoryLimit(m / 10 * 9)
+		}
+	}
 	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "learnviews:", err)
 		os.Exit(1)

@@ -61,7 +61,7 @@ func newConfigCmd() *cobra.Command {
 				return err
 			}
 			if m, err := experiment.EstimateMemory(c); err == nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "# peak memory of a run: %s\n", m)
+				fmt.Fprintf(cmd.OutOrStdout(), "# memory a run needs at its peak: %s\n", m)
 			}
 			_, err = cmd.OutOrStdout().Write(b)
 			return err

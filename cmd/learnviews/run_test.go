@@ -208,6 +208,6 @@ func TestProfilesAndConfigCommands(t *testing.T) {
 	require.NoError(t, root.Execute())
 	assert.Contains(t, buf.String(), "seed: 9")
 	assert.Contains(t, buf.String(), "name: cmnist")
-	assert.True(t, strings.HasPrefix(buf.String(), "# peak memory of a run: about "), "the memory estimate first, as a comment")
+	assert.True(t, strings.HasPrefix(buf.String(), "# memory a run needs at its peak: about "), "the memory estimate first, as a comment")
 	assert.Contains(t, buf.String(), "\nprofile: cmnist\n")
 }
