@@ -92,13 +92,7 @@ func EstimateMemory(c config.Config) (Memory, error) {
 		m.Stage1 = estParams*bytesPerParam + 8*images
 		var headParams, headPerSample int64
 		if kind.Heads {
-			arch, width := c.Game.HeadArch, c.Game.HeadWidth
-			if arch == "" {
-				arch = c.Encoder.Arch
-			}
-			if width == 0 {
-				width = c.Encoder.Width
-			}
+			arch, width := headArch(c)
 			head, err := contrast.Encoders.Lookup(arch)
 			if err != nil {
 				return m, err
@@ -227,13 +221,7 @@ func EstimateIteration(c config.Config) (float64, error) {
 	if kind.Generator && c.Generator.Kind != config.NoGenerator {
 		passes += 3 * float64(c.Game.Batch)
 		if kind.Heads {
-			arch, width := c.Game.HeadArch, c.Game.HeadWidth
-			if arch == "" {
-				arch = c.Encoder.Arch
-			}
-			if width == 0 {
-				width = c.Encoder.Width
-			}
+			arch, width := headArch(c)
 			head, err := contrast.Encoders.Lookup(arch)
 			if err != nil {
 				return 0, err

@@ -57,6 +57,19 @@ func NewEstimator(c config.Config, rng *rand.Rand, c1, c2, examples int) (*contr
 		Bank: contrast.BankConfig{Size: examples, K: c.Critic.BankK, Momentum: c.Critic.BankMomentum, Seed: c.Seed + offsetBanks}}, rng)
 }
 
+// headArch returns the classification heads' architecture and width:
+// game.head_arch and game.head_width, or the encoder's where they are unset.
+func headArch(c config.Config) (arch string, width int) {
+	arch, width = c.Game.HeadArch, c.Game.HeadWidth
+	if arch == "" {
+		arch = c.Encoder.Arch
+	}
+	if width == 0 {
+		width = c.Encoder.Width
+	}
+	return arch, width
+}
+
 // modelConfig is the configuration of an encoder with its head (f1 or f2)
 // for views of in channels.
 func modelConfig(c config.Config, in int) contrast.ModelConfig {
@@ -146,13 +159,7 @@ func NewViewGame(c config.Config, classes, examples int, layers nn.Layers, rng *
 	var heads *games.Heads
 	genNets := []nn.Group{{Params: gen.Params(), LR: c.Optim.GeneratorLR}}
 	if kind.Heads {
-		arch, width := c.Game.HeadArch, c.Game.HeadWidth
-		if arch == "" {
-			arch = c.Encoder.Arch
-		}
-		if width == 0 {
-			width = c.Encoder.Width
-		}
+		arch, width := headArch(c)
 		if heads, err = games.NewHeads(dt, games.HeadsConfig{Arch: arch, Width: width, In1: len(split.V1), In2: len(split.V2), Classes: classes}, rng); err != nil {
 			return nil, nil, err
 		}
