@@ -208,6 +208,7 @@ type convThread[T float] struct {
 	xpFor            convGeom // geometry xp's zero border was made for
 	xps, bts         [][]T    // padded samples and dyᵀ panels of a group
 	xpsFor           convGeom // geometry the xps' zero borders were made for
+	pair             []T      // the product of two samples' one-panel outputs (convCorePairs)
 }
 
 func (w *convWork[T]) thread(i int) *convThread[T] {
@@ -268,6 +269,10 @@ func convCore[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 		t.bp = grow(t.bp, kc*roundUp(hw, nr))
 		t.tmp = grow(t.tmp, mr*nr)
 	}
+	if hw <= nr && g.n >= 2 && pairKernel[T]() {
+		convCorePairs(ws, g, x, bias, acc, y, kc, blocks, mp)
+		return
+	}
 	in := g.cin * g.h * g.w
 	parallelItems(g.n, nw, func(wi, s int) {
 		t := &ws.threads[wi]
@@ -291,6 +296,71 @@ func convCore[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 		}
 	})
 }
+
+// convCorePairs is convCore for outputs of at most one panel of columns
+// (a ResNet's last stage, 4×4 at 32 px): it runs two samples at a time as
+// the two panels of one product, so that the two-panel kernel applies, into
+// a buffer whose halves are then added or copied into the two samples'
+// outputs. An odd last sample runs alone.
+func convCorePairs[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T, kc, blocks, mp int) {
+	_, nr := tile[T]()
+	ckk, hw := g.ckk(), g.hw()
+	segs, off := ws.segments(g.oh, g.ow, nr)
+	nw := workers()
+	for i := 0; i < nw; i++ {
+		t := ws.thread(i)
+		t.bp = grow(t.bp, 2*kc*nr)
+		t.tmp = grow(t.tmp, 6*nr)
+		t.pair = grow(t.pair, g.cout*2*nr)
+	}
+	in, out := g.cin*g.h*g.w, g.cout*hw
+	parallelItems((g.n+1)/2, nw, func(wi, p int) {
+		t := &ws.threads[wi]
+		s0 := 2 * p
+		ns := min(2, g.n-s0)
+		var accumulate [2]bool
+		for i := 0; i < ns; i++ {
+			accumulate[i] = initOutput(y[(s0+i)*out:(s0+i+1)*out], acc, s0+i, ckk == 0)
+		}
+		for b := 0; b < blocks; b++ {
+			k0 := b * kc
+			kb := min(kc, ckk-k0)
+			for i := 0; i < ns; i++ {
+				packIm2col(t.bp[i*kb*nr:(i+1)*kb*nr], x[(s0+i)*in:(s0+i+1)*in], g, segs, off, k0, kb, nr)
+			}
+			macroKernel(g.cout, ns*nr, kb, ws.ap[mp*k0:], t.bp, t.pair, 2*nr, false, t.tmp)
+			for i := 0; i < ns; i++ {
+				yn := y[(s0+i)*out : (s0+i+1)*out]
+				add := accumulate[i] || b > 0
+				for o := 0; o < g.cout; o++ {
+					src := t.pair[o*2*nr+i*nr : o*2*nr+i*nr+hw]
+					dst := yn[o*hw : (o+1)*hw]
+					if add {
+						for j, v := range src {
+							dst[j] += v
+						}
+					} else {
+						copy(dst, src)
+					}
+				}
+			}
+		}
+		if bias != nil {
+			for i := 0; i < ns; i++ {
+				yn := y[(s0+i)*out : (s0+i+1)*out]
+				for o := 0; o < g.cout; o++ {
+					bo := bias[o]
+					for j := range yn[o*hw : (o+1)*hw] {
+						yn[o*hw+j] += bo
+					}
+				}
+			}
+		}
+	})
+}
+
+// pairKernel reports whether the GEMM has a kernel for two panels at once.
+func pairKernel[T float]() bool { return useAVX512 && asm32[T]() }
 
 // convForward computes y = conv(x, w) (+ bias).
 func convForward[T float](ws *convWork[T], g convGeom, x, w, bias, y []T) {
