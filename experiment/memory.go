@@ -52,13 +52,27 @@ const (
 // runtimeBytes is the program, the Go runtime and the plots.
 const runtimeBytes = 250 << 20
 
+// encoderChannels returns the input channels of f1 and f2 under c: the
+// view split's, or on Colorful-Moving-MNIST those of the frame sequence and
+// of one frame.
+func encoderChannels(c config.Config) (c1, c2 int, err error) {
+	split, err := viewSplit(c)
+	if err != nil {
+		return 0, 0, err
+	}
+	if c.Data.Name == "cmnist" {
+		return 3 * c.Data.Frames, 3, nil
+	}
+	return len(split.V1), len(split.V2), nil
+}
+
 // EstimateMemory estimates the peak memory a run of c needs from the sizes
 // of its networks (contrast.Encoders' Size), batches and data set. It errs
 // high: a run that the estimate says fits does.
 func EstimateMemory(c config.Config) (Memory, error) {
 	var m Memory
 	size := c.Data.Size
-	split, err := viewSplit(c)
+	c1, c2, err := encoderChannels(c)
 	if err != nil {
 		return m, err
 	}
@@ -66,14 +80,7 @@ func EstimateMemory(c config.Config) (Memory, error) {
 	if err != nil {
 		return m, err
 	}
-	c1, c2 := len(split.V1), len(split.V2)
-	if c.Data.Name == "cmnist" {
-		c1, c2 = 3*c.Data.Frames, 3
-	}
-	mc := func(in int) contrast.ModelConfig {
-		return contrast.ModelConfig{Arch: c.Encoder.Arch, InChannels: in, Width: c.Encoder.Width, EmbedDim: c.Encoder.EmbedDim}
-	}
-	s1, s2 := enc.Size(mc(c1), size, size), enc.Size(mc(c2), size, size)
+	s1, s2 := enc.Size(modelConfig(c, c1), size, size), enc.Size(modelConfig(c, c2), size, size)
 	estParams := s1.Params + s2.Params
 	perSample := s1.Activations + s2.Activations
 	activations := func(images int, perImage int64, copies float64) int64 {
@@ -197,7 +204,7 @@ func PhysicalMemory() int64 {
 // fitted to measured runs (docs/BENCHMARKS.md), covers the rest: the flow,
 // crops, the critic, the optimisers.
 func EstimateIteration(c config.Config) (float64, error) {
-	split, err := viewSplit(c)
+	c1, c2, err := encoderChannels(c)
 	if err != nil {
 		return 0, err
 	}
@@ -208,10 +215,6 @@ func EstimateIteration(c config.Config) (float64, error) {
 	kind, err := games.Kinds.Lookup(c.Game.Kind)
 	if err != nil {
 		return 0, err
-	}
-	c1, c2 := len(split.V1), len(split.V2)
-	if c.Data.Name == "cmnist" {
-		c1, c2 = 3*c.Data.Frames, 3
 	}
 	perImage, err := timeForward(c, enc, []int{c1, c2})
 	if err != nil {

@@ -262,16 +262,16 @@ func convCore[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 	ckk, hw := g.ckk(), g.hw()
 	blocks, kc := splitDepthTo(ckk, convKC)
 	mp := roundUp(g.cout, mr)
+	if hw <= nr && g.n >= 2 && pairKernel[T]() {
+		convCorePairs(ws, g, x, bias, acc, y, kc, blocks, mp)
+		return
+	}
 	segs, off := ws.segments(g.oh, g.ow, nr)
 	nw := workers()
 	for i := 0; i < nw; i++ {
 		t := ws.thread(i)
 		t.bp = grow(t.bp, kc*roundUp(hw, nr))
 		t.tmp = grow(t.tmp, mr*nr)
-	}
-	if hw <= nr && g.n >= 2 && pairKernel[T]() {
-		convCorePairs(ws, g, x, bias, acc, y, kc, blocks, mp)
-		return
 	}
 	in := g.cin * g.h * g.w
 	parallelItems(g.n, nw, func(wi, s int) {
@@ -285,16 +285,19 @@ func convCore[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 			packIm2col(t.bp, xn, g, segs, off, k0, kb, nr)
 			macroKernel(g.cout, hw, kb, ws.ap[mp*k0:], t.bp, yn, hw, accumulate || b > 0, t.tmp)
 		}
-		if bias != nil {
-			for o := 0; o < g.cout; o++ {
-				row := yn[o*hw : (o+1)*hw]
-				bo := bias[o]
-				for i := range row {
-					row[i] += bo
-				}
-			}
-		}
+		addBias(yn, bias, hw)
 	})
+}
+
+// addBias adds bias[o] to row o (hw values) of one sample's output yn; a
+// nil bias adds nothing.
+func addBias[T float](yn, bias []T, hw int) {
+	for o, bo := range bias {
+		row := yn[o*hw : (o+1)*hw]
+		for i := range row {
+			row[i] += bo
+		}
+	}
 }
 
 // convCorePairs is convCore for outputs of at most one panel of columns
@@ -303,14 +306,14 @@ func convCore[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 // a buffer whose halves are then added or copied into the two samples'
 // outputs. An odd last sample runs alone.
 func convCorePairs[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T, kc, blocks, mp int) {
-	_, nr := tile[T]()
+	mr, nr := tile[T]()
 	ckk, hw := g.ckk(), g.hw()
 	segs, off := ws.segments(g.oh, g.ow, nr)
 	nw := workers()
 	for i := 0; i < nw; i++ {
 		t := ws.thread(i)
 		t.bp = grow(t.bp, 2*kc*nr)
-		t.tmp = grow(t.tmp, 6*nr)
+		t.tmp = grow(t.tmp, mr*nr)
 		t.pair = grow(t.pair, g.cout*2*nr)
 	}
 	in, out := g.cin*g.h*g.w, g.cout*hw
@@ -334,27 +337,16 @@ func convCorePairs[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T, kc
 				add := accumulate[i] || b > 0
 				for o := 0; o < g.cout; o++ {
 					src := t.pair[o*2*nr+i*nr : o*2*nr+i*nr+hw]
-					dst := yn[o*hw : (o+1)*hw]
-					if add {
-						for j, v := range src {
-							dst[j] += v
-						}
+					if dst := yn[o*hw : (o+1)*hw]; add {
+						vAdd(dst, src)
 					} else {
 						copy(dst, src)
 					}
 				}
 			}
 		}
-		if bias != nil {
-			for i := 0; i < ns; i++ {
-				yn := y[(s0+i)*out : (s0+i+1)*out]
-				for o := 0; o < g.cout; o++ {
-					bo := bias[o]
-					for j := range yn[o*hw : (o+1)*hw] {
-						yn[o*hw+j] += bo
-					}
-				}
-			}
+		for i := 0; i < ns; i++ {
+			addBias(y[(s0+i)*out:(s0+i+1)*out], bias, hw)
 		}
 	})
 }
@@ -591,15 +583,7 @@ func convDirect[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 				}
 			}
 		}
-		if bias != nil {
-			for o := 0; o < g.cout; o++ {
-				row := yn[o*hw : (o+1)*hw]
-				bo := bias[o]
-				for i := range row {
-					row[i] += bo
-				}
-			}
-		}
+		addBias(yn, bias, hw)
 	})
 }
 

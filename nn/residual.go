@@ -13,8 +13,8 @@ import (
 // shortcut), as one op per direction. Add of two NCHW tensors of one shape
 // builds a resOp; a batch norm feeding it folds in (the op reads the batch
 // norm's input, computes its statistics, or reads its running ones in
-// evaluation mode, and applies its scale and shift on the way), and a ReLU applied to it fuses into it, as a
-// ReLU fuses into a batch norm. The replaced nodes stay in the graph;
+// evaluation mode, and applies its scale and shift on the way), and a ReLU
+// applied to it fuses into it, as a ReLU fuses into a batch norm. The replaced nodes stay in the graph;
 // Compile marks them skipped when nothing else reads them.
 //
 // The backward direction needs no op of its own: a batch-norm term's
