@@ -118,6 +118,62 @@ func packIm2col[T float](dst, xn []T, g convGeom, segs []pixSeg, off []int, k0, 
 	}
 }
 
+// packIm2colPadded is packIm2col from the zero-padded sample xp laid out
+// as pt describes: each pixel run of a row is then one contiguous run of xp,
+// with no bounds to check.
+func packIm2colPadded[T float](dst, xp []T, pt *padTable, segs []pixSeg, off []int, k0, kb, nr int) {
+	hw := pt.g.hw()
+	np := len(off) - 1
+	for q := 0; q < np; q++ {
+		base := q * nr * kb
+		qs := segs[off[q]:off[q+1]]
+		filled := min(nr, hw-q*nr)
+		for r := k0; r < k0+kb; r++ {
+			d := dst[base+(r-k0)*nr : base+(r-k0+1)*nr]
+			ro := int(pt.rowoff[r])
+			for _, sg := range qs {
+				src := xp[ro+sg.oy*pt.pitch+sg.ox0:]
+				src = src[:sg.n]
+				seg := d[sg.jj0 : sg.jj0+sg.n]
+				if sg.n > 8 {
+					copy(seg, src)
+					continue
+				}
+				for i := range seg {
+					seg[i] = src[i]
+				}
+			}
+			if filled < nr {
+				clear(d[filled:])
+			}
+		}
+	}
+}
+
+// packIm2colAny packs rows [k0, k0+kb) of sample i's im2col matrix as
+// packIm2col does: from t.xps[i], already padded, when pt is not nil.
+func packIm2colAny[T float](t *convThread[T], i int, pt *padTable, dst, xn []T, g convGeom, segs []pixSeg, off []int, k0, kb, nr int) {
+	if pt != nil {
+		packIm2colPadded(dst, t.xps[i], pt, segs, off, k0, kb, nr)
+		return
+	}
+	packIm2col(dst, xn, g, segs, off, k0, kb, nr)
+}
+
+// deinterleave sets a[i] = src[2i] and b[i] = src[2i+1].
+func deinterleave[T float](a, b, src []T) {
+	n := len(a)
+	b, src = b[:n], src[:2*n]
+	if a32, ok := any(a).([]float32); ok && asm32[T]() && n >= 8 {
+		m := n &^ 7
+		deinterleave32(&a32[0], &any(b).([]float32)[0], &any(src).([]float32)[0], m)
+		a, b, src = a[m:], b[m:], src[2*m:]
+	}
+	for i := range a {
+		a[i], b[i] = src[2*i], src[2*i+1]
+	}
+}
+
 // col2imAdd adds the im2col-shaped gradient col (ckk × hw) into dxn.
 func col2imAdd[T float](dxn, col []T, g convGeom) {
 	hw, kk := g.hw(), g.k*g.k
@@ -211,6 +267,20 @@ type convThread[T float] struct {
 	pair             []T      // the product of two samples' one-panel outputs (convCorePairs)
 }
 
+// paddedGroup makes t.xps[:n] buffers for samples zero-padded as pt
+// describes (their borders stay zero: padInto writes only the interior).
+func (t *convThread[T]) paddedGroup(pt *padTable, n int) {
+	for len(t.xps) < n {
+		t.xps = append(t.xps, nil)
+	}
+	for j := 0; j < n; j++ {
+		if len(t.xps[j]) != pt.padSize || t.xpsFor != pt.g {
+			t.xps[j] = make([]T, pt.padSize)
+		}
+	}
+	t.xpsFor = pt.g
+}
+
 func (w *convWork[T]) thread(i int) *convThread[T] {
 	if len(w.threads) <= i {
 		w.threads = append(w.threads, make([]convThread[T], i+1-len(w.threads))...)
@@ -267,22 +337,29 @@ func convCore[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 		return
 	}
 	segs, off := ws.segments(g.oh, g.ow, nr)
+	pt := ws.im2colPadding(g, nr)
 	nw := workers()
 	for i := 0; i < nw; i++ {
 		t := ws.thread(i)
 		t.bp = grow(t.bp, kc*roundUp(hw, nr))
 		t.tmp = grow(t.tmp, mr*nr)
+		if pt != nil {
+			t.paddedGroup(pt, 1)
+		}
 	}
 	in := g.cin * g.h * g.w
 	parallelItems(g.n, nw, func(wi, s int) {
 		t := &ws.threads[wi]
 		xn := x[s*in : (s+1)*in]
+		if pt != nil {
+			padInto(t.xps[0], pt, xn)
+		}
 		yn := y[s*g.cout*hw : (s+1)*g.cout*hw]
 		accumulate := initOutput(yn, acc, s, ckk == 0)
 		for b := 0; b < blocks; b++ {
 			k0 := b * kc
 			kb := min(kc, ckk-k0)
-			packIm2col(t.bp, xn, g, segs, off, k0, kb, nr)
+			packIm2colAny(t, 0, pt, t.bp, xn, g, segs, off, k0, kb, nr)
 			macroKernel(g.cout, hw, kb, ws.ap[mp*k0:], t.bp, yn, hw, accumulate || b > 0, t.tmp)
 		}
 		addBias(yn, bias, hw)
@@ -309,12 +386,16 @@ func convCorePairs[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T, kc
 	mr, nr := tile[T]()
 	ckk, hw := g.ckk(), g.hw()
 	segs, off := ws.segments(g.oh, g.ow, nr)
+	pt := ws.im2colPadding(g, nr)
 	nw := workers()
 	for i := 0; i < nw; i++ {
 		t := ws.thread(i)
 		t.bp = grow(t.bp, 2*kc*nr)
 		t.tmp = grow(t.tmp, mr*nr)
 		t.pair = grow(t.pair, g.cout*2*nr)
+		if pt != nil {
+			t.paddedGroup(pt, 2)
+		}
 	}
 	in, out := g.cin*g.h*g.w, g.cout*hw
 	parallelItems((g.n+1)/2, nw, func(wi, p int) {
@@ -324,12 +405,15 @@ func convCorePairs[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T, kc
 		var accumulate [2]bool
 		for i := 0; i < ns; i++ {
 			accumulate[i] = initOutput(y[(s0+i)*out:(s0+i+1)*out], acc, s0+i, ckk == 0)
+			if pt != nil {
+				padInto(t.xps[i], pt, x[(s0+i)*in:(s0+i+1)*in])
+			}
 		}
 		for b := 0; b < blocks; b++ {
 			k0 := b * kc
 			kb := min(kc, ckk-k0)
 			for i := 0; i < ns; i++ {
-				packIm2col(t.bp[i*kb*nr:(i+1)*kb*nr], x[(s0+i)*in:(s0+i+1)*in], g, segs, off, k0, kb, nr)
+				packIm2colAny(t, i, pt, t.bp[i*kb*nr:(i+1)*kb*nr], x[(s0+i)*in:(s0+i+1)*in], g, segs, off, k0, kb, nr)
 			}
 			macroKernel(g.cout, ns*nr, kb, ws.ap[mp*k0:], t.bp, t.pair, 2*nr, false, t.tmp)
 			for i := 0; i < ns; i++ {
@@ -457,6 +541,16 @@ func (g convGeom) padded() bool {
 	return (g.stride == 1 || g.stride == 2) && g.cin*(g.h+2*g.pad)*(g.w+2*g.pad+1) <= math.MaxInt32
 }
 
+// im2colPadding returns the padded layout that packIm2colPadded packs
+// from, or nil where the geometry has none (packIm2col then reads the
+// sample itself).
+func (w *convWork[T]) im2colPadding(g convGeom, nr int) *padTable {
+	if !g.padded() {
+		return nil
+	}
+	return w.padding(g, nr)
+}
+
 func (w *convWork[T]) padding(g convGeom, nr int) *padTable {
 	if w.pad == nil || w.pad.g != g {
 		w.pad = g.padTable(nr)
@@ -488,19 +582,15 @@ func padInto[T float](xp []T, pt *padTable, xn []T) {
 			}
 			// padded column j = x + pad goes to (j%2)·wq + j/2
 			even, odd := xp[d:d+pt.wq], xp[d+pt.wq:d+2*pt.wq]
-			x := 0
+			// Columns x, x+1 (x even) go to the halves of j's parity and
+			// of the other at j/2 and (j+1)/2.
+			n := g.w / 2
+			first, second := even[g.pad/2:g.pad/2+n], odd[g.pad/2:g.pad/2+n]
 			if g.pad%2 == 1 {
-				// x odd lands in the even half
-				for ; x+1 < g.w; x += 2 {
-					j := x + g.pad
-					odd[j/2], even[(j+1)/2] = src[x], src[x+1]
-				}
-			} else {
-				for ; x+1 < g.w; x += 2 {
-					j := x + g.pad
-					even[j/2], odd[j/2] = src[x], src[x+1]
-				}
+				first, second = odd[g.pad/2:g.pad/2+n], even[(g.pad+1)/2:(g.pad+1)/2+n]
 			}
+			deinterleave(first, second, src[:2*n])
+			x := 2 * n
 			for ; x < g.w; x++ {
 				if j := x + g.pad; j%2 == 0 {
 					even[j/2] = src[x]
@@ -608,17 +698,13 @@ func convBackFilterDirect[T float](ws *convWork[T], g convGeom, x, dy, dw []T) {
 	for i := 0; i < nw; i++ {
 		t := ws.thread(i)
 		t.tmp = grow(t.tmp, mr*nr)
-		for len(t.xps) < group {
-			t.xps = append(t.xps, nil)
+		t.paddedGroup(pt, group)
+		for len(t.bts) < group {
 			t.bts = append(t.bts, nil)
 		}
 		for j := 0; j < group; j++ {
 			t.bts[j] = grow(t.bts[j], roundUp(g.cout, nr)*hw)
-			if len(t.xps[j]) != pt.padSize || t.xpsFor != g {
-				t.xps[j] = make([]T, pt.padSize)
-			}
 		}
-		t.xpsFor = g
 	}
 	chunks := ws.chunkParts(g.n, ckk*g.cout)
 	in := g.cin * g.h * g.w

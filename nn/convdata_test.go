@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"gorgonia.org/tensor"
 )
 
@@ -79,4 +81,24 @@ func TestSmallDataDeterministic(t *testing.T) {
 		runtime.GOMAXPROCS(procs)
 		compareResults(t, want, runCase(t, lc, tensor.Float32, false), 0)
 	}
+}
+
+func TestDeinterleave(t *testing.T) {
+	withAsm(t, func(t *testing.T) {
+		for n := 0; n <= 41; n++ {
+			src := make([]float32, 2*n+3)
+			for i := range src {
+				src[i] = float32(i) + 0.5
+			}
+			a, b := make([]float32, n+1), make([]float32, n+1)
+			a[n], b[n] = -1, -1
+			deinterleave(a[:n], b[:n], src)
+			for i := 0; i < n; i++ {
+				require.Equal(t, src[2*i], a[i], "n=%d a[%d]", n, i)
+				require.Equal(t, src[2*i+1], b[i], "n=%d b[%d]", n, i)
+			}
+			require.Equal(t, float32(-1), a[n], "n=%d: wrote past a", n)
+			require.Equal(t, float32(-1), b[n], "n=%d: wrote past b", n)
+		}
+	})
 }

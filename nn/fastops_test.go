@@ -45,6 +45,9 @@ func fastCases() []layerCase {
 		convCase(3, 1, 20, 3, 1, 0, 10, 10, false),
 		convCase(10, 3, 16, 3, 2, 1, 9, 9, false), // stride 2 with full tiles
 		convCase(10, 3, 40, 3, 1, 1, 8, 8, false), // several whole panels per kernel call
+		convCase(5, 3, 4, 3, 3, 1, 10, 10, true),  // stride 3: im2col packed from the sample itself
+		convCase(3, 2, 5, 3, 2, 1, 18, 18, false), // stride 2, odd padding, rows split by the vector kernel
+		convCase(3, 4, 6, 1, 2, 0, 16, 16, true),  // 1×1 stride 2, even padding, the same
 		{name: "batch norm 4d", xShape: []int{4, 3, 4, 5}, build: func(dt tensor.Dtype, rng *rand.Rand) (Params, func(g *Graph, x *G.Node) *G.Node) {
 			b := NewBatchNorm("bn", dt, 3)
 			b.Gamma.InitNormal(rng, 1)

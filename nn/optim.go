@@ -120,58 +120,93 @@ func checkGroups(groups []Group, lr, wd float64) ([]Group, error) {
 }
 
 // Step applies one Adam update.
+//
+// The update runs in float64 on the parameter's own memory and allocates
+// nothing but the list of chunks; the chunks (of adamChunk elements) are
+// spread over the cores. Every element's arithmetic is the same whatever
+// the split, so results do not depend on the number of cores.
 func (a *Adam) Step() error {
 	a.step++
-	b1, b2 := a.cfg.Beta1, a.cfg.Beta2
-	c1 := 1 - math.Pow(b1, float64(a.step))
-	c2 := 1 - math.Pow(b2, float64(a.step))
+	k := adamStep{
+		b1: a.cfg.Beta1, b2: a.cfg.Beta2, eps: a.cfg.Eps, decoupled: a.cfg.Decoupled,
+		c1: 1 - math.Pow(a.cfg.Beta1, float64(a.step)),
+		c2: 1 - math.Pow(a.cfg.Beta2, float64(a.step)),
+	}
+	var chunks []adamWork
 	for _, g := range a.groups {
-		lr := g.LR * a.scale
+		k.lr, k.wd = g.LR*a.scale, g.WeightDecay
 		for _, p := range g.Params {
-			m, v := a.m[p], a.v[p]
-			// The update runs in float64 on the parameter's own memory, so
-			// a step allocates nothing.
-			switch w := p.Value.Data().(type) {
-			case []float32:
-				grad, ok := p.Grad.Data().([]float32)
-				if !ok || len(grad) != len(w) {
-					return fmt.Errorf("nn: adam: gradient of %s does not match its value", p.Name)
-				}
-				for i := range w {
-					wi := float64(w[i])
-					wi, m[i], v[i] = a.update(wi, float64(grad[i]), m[i], v[i], lr, g.WeightDecay, c1, c2)
-					w[i] = float32(wi)
-				}
-			case []float64:
-				grad, ok := p.Grad.Data().([]float64)
-				if !ok || len(grad) != len(w) {
-					return fmt.Errorf("nn: adam: gradient of %s does not match its value", p.Name)
-				}
-				for i := range w {
-					w[i], m[i], v[i] = a.update(w[i], grad[i], m[i], v[i], lr, g.WeightDecay, c1, c2)
-				}
-			default:
-				return fmt.Errorf("nn: adam: %s has unsupported dtype %v", p.Name, p.Dtype())
+			if p.Grad == nil || p.Grad.Dtype() != p.Dtype() || p.Grad.Shape().TotalSize() != p.Size() {
+				return fmt.Errorf("nn: adam: gradient of %s does not match its value", p.Name)
 			}
-			p.ZeroGrad()
+			if dt := p.Dtype(); dt != tensor.Float32 && dt != tensor.Float64 {
+				return fmt.Errorf("nn: adam: %s has unsupported dtype %v", p.Name, dt)
+			}
+			for lo := 0; lo < p.Size(); lo += adamChunk {
+				chunks = append(chunks, adamWork{p: p, m: a.m[p], v: a.v[p], lo: lo, hi: min(lo+adamChunk, p.Size()), k: k})
+			}
 		}
 	}
+	parallelItems(len(chunks), workers(), func(_, i int) {
+		c := &chunks[i]
+		switch w := c.p.Value.Data().(type) {
+		case []float32:
+			adamUpdate(w[c.lo:c.hi], c.p.Grad.Data().([]float32)[c.lo:c.hi], c.m[c.lo:c.hi], c.v[c.lo:c.hi], &c.k)
+		case []float64:
+			adamUpdate(w[c.lo:c.hi], c.p.Grad.Data().([]float64)[c.lo:c.hi], c.m[c.lo:c.hi], c.v[c.lo:c.hi], &c.k)
+		}
+	})
 	return nil
 }
 
-// update returns one Adam update of weight w with gradient gi and moments
-// m, v.
-func (a *Adam) update(w, gi, m, v, lr, wd, c1, c2 float64) (float64, float64, float64) {
-	b1, b2 := a.cfg.Beta1, a.cfg.Beta2
-	if a.cfg.Decoupled {
-		w -= lr * wd * w
-	} else {
-		gi += wd * w
+// adamChunk is the number of elements of one parallel piece of an update.
+const adamChunk = 1 << 15
+
+// adamStep holds the constants of one update of one group.
+type adamStep struct {
+	b1, b2, eps, lr, wd, c1, c2 float64
+	decoupled                   bool
+}
+
+// adamWork is one chunk [lo, hi) of a parameter's update.
+type adamWork struct {
+	p      *Param
+	m, v   []float64
+	lo, hi int
+	k      adamStep
+}
+
+// adamConsts are the constants of one update as adamUpdate32 reads them.
+type adamConsts struct {
+	b1, ob1, b2, ob2, lr, wdw, c1, c2, eps float64
+}
+
+// adamUpdate applies one update to weights w with gradients g and moments
+// m, v (all of one length), and zeroes g. float32 weights run four at a
+// time on the AVX2 kernel where there is one, with the same arithmetic.
+func adamUpdate[T float](w, g []T, m, v []float64, k *adamStep) {
+	c := adamConsts{b1: k.b1, ob1: 1 - k.b1, b2: k.b2, ob2: 1 - k.b2, lr: k.lr, wdw: k.wd, c1: k.c1, c2: k.c2, eps: k.eps}
+	if k.decoupled {
+		c.wdw = k.lr * k.wd
 	}
-	m = b1*m + (1-b1)*gi
-	v = b2*v + (1-b2)*gi*gi
-	w -= lr * (m / c1) / (math.Sqrt(v/c2) + a.cfg.Eps)
-	return w, m, v
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	if w32, ok := any(w).([]float32); ok && useAsmKernels && len(w) >= 4 {
+		n := len(w) &^ 3
+		adamUpdate32(&w32[0], &any(g).([]float32)[0], &m[0], &v[0], n, &c, k.decoupled)
+		w, g, m, v = w[n:], g[n:], m[n:], v[n:]
+	}
+	for i := range w {
+		wi, gi := float64(w[i]), float64(g[i])
+		if k.decoupled {
+			wi -= c.wdw * wi
+		} else {
+			gi += c.wdw * wi
+		}
+		mi := c.b1*m[i] + c.ob1*gi
+		vi := c.b2*v[i] + c.ob2*gi*gi
+		wi -= c.lr * (mi / c.c1) / (math.Sqrt(vi/c.c2) + c.eps)
+		w[i], g[i], m[i], v[i] = T(wi), 0, mi, vi
+	}
 }
 
 // ZeroGrad zeroes every gradient of the optimiser's parameters.
