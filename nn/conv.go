@@ -319,7 +319,7 @@ func packFilters[T float](ws *convWork[T], w []T, cout, ckk int) {
 	for b := 0; b < blocks; b++ {
 		k0 := b * kc
 		kb := min(kc, ckk-k0)
-		packA(ws.ap[mp*k0:], w[k0:], ckk, 1, cout, kb, kb, 0, mr)
+		packAParallel(ws.ap[mp*k0:], w[k0:], ckk, 1, cout, kb, kb, 0, mr)
 	}
 }
 
@@ -826,15 +826,16 @@ func convBackData[T float](ws *convWork[T], g convGeom, w, dy, acc, dx []T) {
 		// W'[c][o][ki][kj] = W[o][c][k−1−ki][k−1−kj]
 		kk := g.k * g.k
 		ws.wt = grow(ws.wt, len(w))
-		for o := 0; o < g.cout; o++ {
-			for c := 0; c < g.cin; c++ {
+		// By input channel: each item writes one contiguous run of wt.
+		parallelItems(g.cin, workers(), func(_, c int) {
+			for o := 0; o < g.cout; o++ {
 				src := w[(o*g.cin+c)*kk : (o*g.cin+c+1)*kk]
 				dst := ws.wt[(c*g.cout+o)*kk : (c*g.cout+o+1)*kk]
 				for i, v := range src {
 					dst[kk-1-i] = v
 				}
 			}
-		}
+		})
 		if g.smallData() {
 			convBackDataSmall(ws, g, gt, dy, dx)
 			if acc != nil {
@@ -855,7 +856,7 @@ func convBackData[T float](ws *convWork[T], g convGeom, w, dy, acc, dx []T) {
 		o0 := b * kc
 		kb := min(kc, g.cout-o0)
 		// A(r, o) = w[o*ckk + r]: the transposed filters.
-		packA(ws.ap[mp*o0:], w[o0*ckk:], 1, ckk, ckk, kb, kb, 0, mr)
+		packAParallel(ws.ap[mp*o0:], w[o0*ckk:], 1, ckk, ckk, kb, kb, 0, mr)
 	}
 	nw := workers()
 	for i := 0; i < nw; i++ {

@@ -104,6 +104,21 @@ func packA[T float](dst, src []T, rs, cs, m, k, kd, p0, mr int) {
 	}
 }
 
+// packAParallel is packA with the row panels spread over the cores, in
+// groups of a few panels: the conv ops pack their filters on every run.
+func packAParallel[T float](dst, src []T, rs, cs, m, k, kd, p0, mr int) {
+	const group = 4 // panels per item
+	panels := (m + mr - 1) / mr
+	if panels <= group {
+		packA(dst, src, rs, cs, m, k, kd, p0, mr)
+		return
+	}
+	parallelItems((panels+group-1)/group, workers(), func(_, it int) {
+		i0 := it * group * mr
+		packA(dst[(i0/mr)*mr*kd:], src[i0*rs:], rs, cs, min(group*mr, m-i0), k, kd, p0, mr)
+	})
+}
+
 // packB writes columns [0, n) of the matrix B(p, j) = src[p*rs + j*cs], p in
 // [0, k), into nr-column panels of a packed block of depth kd, starting at
 // depth offset p0: panel q holds B(p, q*nr+j) at dst[q*nr*kd + (p0+p)*nr + j].

@@ -7,21 +7,26 @@ import (
 )
 
 // BenchmarkResNetConvPasses times the three passes of the convolution op on
-// the layer shapes of a ResNet-18 half (width 32) on 64×64 views, batch 32,
-// float32, and reports GFLOP/s (2 per multiply-add).
+// the layer shapes of a ResNet-18 half (width 32) on 64×64 and on 32×32
+// views, batch 32, float32, and reports GFLOP/s (2 per multiply-add).
 func BenchmarkResNetConvPasses(b *testing.B) {
-	layers := []convGeom{
-		{n: 32, cin: 2, h: 64, w: 64, cout: 32, k: 3, stride: 1, pad: 1},
-		{n: 32, cin: 32, h: 64, w: 64, cout: 32, k: 3, stride: 1, pad: 1},
-		{n: 32, cin: 32, h: 64, w: 64, cout: 64, k: 3, stride: 2, pad: 1},
-		{n: 32, cin: 32, h: 64, w: 64, cout: 64, k: 1, stride: 2, pad: 0},
-		{n: 32, cin: 64, h: 32, w: 32, cout: 64, k: 3, stride: 1, pad: 1},
-		{n: 32, cin: 64, h: 32, w: 32, cout: 128, k: 3, stride: 2, pad: 1},
-		{n: 32, cin: 64, h: 32, w: 32, cout: 128, k: 1, stride: 2, pad: 0},
-		{n: 32, cin: 128, h: 16, w: 16, cout: 128, k: 3, stride: 1, pad: 1},
-		{n: 32, cin: 128, h: 16, w: 16, cout: 256, k: 3, stride: 2, pad: 1},
-		{n: 32, cin: 128, h: 16, w: 16, cout: 256, k: 1, stride: 2, pad: 0},
-		{n: 32, cin: 256, h: 8, w: 8, cout: 256, k: 3, stride: 1, pad: 1},
+	var layers []convGeom
+	var sizes []int
+	for _, size := range []int{64, 32} {
+		layers = append(layers, convGeom{n: 32, cin: 2, h: size, w: size, cout: 32, k: 3, stride: 1, pad: 1})
+		sizes = append(sizes, size)
+		for c, h := 32, size; c <= 256; c, h = 2*c, h/2 {
+			if c > 32 {
+				// the stage's first block: a 3×3 stride-2 convolution and
+				// the 1×1 stride-2 shortcut from the stage before
+				layers = append(layers,
+					convGeom{n: 32, cin: c / 2, h: 2 * h, w: 2 * h, cout: c, k: 3, stride: 2, pad: 1},
+					convGeom{n: 32, cin: c / 2, h: 2 * h, w: 2 * h, cout: c, k: 1, stride: 2, pad: 0})
+				sizes = append(sizes, size, size)
+			}
+			layers = append(layers, convGeom{n: 32, cin: c, h: h, w: h, cout: c, k: 3, stride: 1, pad: 1})
+			sizes = append(sizes, size)
+		}
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	fill := func(n int) []float32 {
@@ -31,12 +36,12 @@ func BenchmarkResNetConvPasses(b *testing.B) {
 		}
 		return v
 	}
-	for _, g := range layers {
+	for i, g := range layers {
 		g.oh, g.ow = (g.h+2*g.pad-g.k)/g.stride+1, (g.w+2*g.pad-g.k)/g.stride+1
 		x, w, y := fill(g.inSize()), fill(g.wSize()), fill(g.outSize())
 		flops := 2 * float64(g.outSize()) * float64(g.ckk())
 		run := func(name string, f func(ws *convWork[float32])) {
-			b.Run(fmt.Sprintf("%dx%dx%d→%d_k%ds%d/%s", g.cin, g.h, g.w, g.cout, g.k, g.stride, name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%dpx/%dx%dx%d→%d_k%ds%d/%s", sizes[i], g.cin, g.h, g.w, g.cout, g.k, g.stride, name), func(b *testing.B) {
 				var ws convWork[float32]
 				f(&ws)
 				b.ResetTimer()
