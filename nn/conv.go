@@ -150,11 +150,12 @@ func packIm2colPadded[T float](dst, xp []T, pt *padTable, segs []pixSeg, off []i
 	}
 }
 
-// packIm2colAny packs rows [k0, k0+kb) of sample i's im2col matrix as
-// packIm2col does: from t.xps[i], already padded, when pt is not nil.
-func packIm2colAny[T float](t *convThread[T], i int, pt *padTable, dst, xn []T, g convGeom, segs []pixSeg, off []int, k0, kb, nr int) {
+// packIm2colFrom packs rows [k0, k0+kb) of sample xn's im2col matrix as
+// packIm2col does: from xp, its copy padded as pt describes, when pt is not
+// nil.
+func packIm2colFrom[T float](dst, xn, xp []T, pt *padTable, g convGeom, segs []pixSeg, off []int, k0, kb, nr int) {
 	if pt != nil {
-		packIm2colPadded(dst, t.xps[i], pt, segs, off, k0, kb, nr)
+		packIm2colPadded(dst, xp, pt, segs, off, k0, kb, nr)
 		return
 	}
 	packIm2col(dst, xn, g, segs, off, k0, kb, nr)
@@ -343,23 +344,21 @@ func convCore[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T) {
 		t := ws.thread(i)
 		t.bp = grow(t.bp, kc*roundUp(hw, nr))
 		t.tmp = grow(t.tmp, mr*nr)
-		if pt != nil {
-			t.paddedGroup(pt, 1)
-		}
 	}
 	in := g.cin * g.h * g.w
 	parallelItems(g.n, nw, func(wi, s int) {
 		t := &ws.threads[wi]
 		xn := x[s*in : (s+1)*in]
+		var xp []T
 		if pt != nil {
-			padInto(t.xps[0], pt, xn)
+			xp = padSample(t, pt, xn)
 		}
 		yn := y[s*g.cout*hw : (s+1)*g.cout*hw]
 		accumulate := initOutput(yn, acc, s, ckk == 0)
 		for b := 0; b < blocks; b++ {
 			k0 := b * kc
 			kb := min(kc, ckk-k0)
-			packIm2colAny(t, 0, pt, t.bp, xn, g, segs, off, k0, kb, nr)
+			packIm2colFrom(t.bp, xn, xp, pt, g, segs, off, k0, kb, nr)
 			macroKernel(g.cout, hw, kb, ws.ap[mp*k0:], t.bp, yn, hw, accumulate || b > 0, t.tmp)
 		}
 		addBias(yn, bias, hw)
@@ -413,7 +412,11 @@ func convCorePairs[T float](ws *convWork[T], g convGeom, x, bias, acc, y []T, kc
 			k0 := b * kc
 			kb := min(kc, ckk-k0)
 			for i := 0; i < ns; i++ {
-				packIm2colAny(t, i, pt, t.bp[i*kb*nr:(i+1)*kb*nr], x[(s0+i)*in:(s0+i+1)*in], g, segs, off, k0, kb, nr)
+				var xp []T
+				if pt != nil {
+					xp = t.xps[i]
+				}
+				packIm2colFrom(t.bp[i*kb*nr:(i+1)*kb*nr], x[(s0+i)*in:(s0+i+1)*in], xp, pt, g, segs, off, k0, kb, nr)
 			}
 			macroKernel(g.cout, ns*nr, kb, ws.ap[mp*k0:], t.bp, t.pair, 2*nr, false, t.tmp)
 			for i := 0; i < ns; i++ {

@@ -56,6 +56,7 @@ type Adam struct {
 	m, v   map[*Param][]float64
 	step   int
 	scale  float64
+	chunks []adamWork // the last step's pieces, reused
 }
 
 // NewAdam returns an Adam optimiser over groups.
@@ -121,20 +122,24 @@ func checkGroups(groups []Group, lr, wd float64) ([]Group, error) {
 
 // Step applies one Adam update.
 //
-// The update runs in float64 on the parameter's own memory and allocates
-// nothing but the list of chunks; the chunks (of adamChunk elements) are
-// spread over the cores. Every element's arithmetic is the same whatever
-// the split, so results do not depend on the number of cores.
+// The update runs in float64 on the parameter's own memory; the chunks (of
+// adamChunk elements) are spread over the cores. Every element's
+// arithmetic is the same whatever the split, so results do not depend on
+// the number of cores.
 func (a *Adam) Step() error {
 	a.step++
-	k := adamStep{
-		b1: a.cfg.Beta1, b2: a.cfg.Beta2, eps: a.cfg.Eps, decoupled: a.cfg.Decoupled,
-		c1: 1 - math.Pow(a.cfg.Beta1, float64(a.step)),
-		c2: 1 - math.Pow(a.cfg.Beta2, float64(a.step)),
+	b1, b2 := a.cfg.Beta1, a.cfg.Beta2
+	c := adamConsts{
+		b1: b1, ob1: 1 - b1, b2: b2, ob2: 1 - b2, eps: a.cfg.Eps, decoupled: a.cfg.Decoupled,
+		c1: 1 - math.Pow(b1, float64(a.step)),
+		c2: 1 - math.Pow(b2, float64(a.step)),
 	}
-	var chunks []adamWork
+	chunks := a.chunks[:0]
 	for _, g := range a.groups {
-		k.lr, k.wd = g.LR*a.scale, g.WeightDecay
+		c.lr, c.wdw = g.LR*a.scale, g.WeightDecay
+		if c.decoupled {
+			c.wdw = c.lr * g.WeightDecay
+		}
 		for _, p := range g.Params {
 			if p.Grad == nil || p.Grad.Dtype() != p.Dtype() || p.Grad.Shape().TotalSize() != p.Size() {
 				return fmt.Errorf("nn: adam: gradient of %s does not match its value", p.Name)
@@ -143,17 +148,18 @@ func (a *Adam) Step() error {
 				return fmt.Errorf("nn: adam: %s has unsupported dtype %v", p.Name, dt)
 			}
 			for lo := 0; lo < p.Size(); lo += adamChunk {
-				chunks = append(chunks, adamWork{p: p, m: a.m[p], v: a.v[p], lo: lo, hi: min(lo+adamChunk, p.Size()), k: k})
+				chunks = append(chunks, adamWork{p: p, m: a.m[p], v: a.v[p], lo: lo, hi: min(lo+adamChunk, p.Size()), c: c})
 			}
 		}
 	}
+	a.chunks = chunks
 	parallelItems(len(chunks), workers(), func(_, i int) {
-		c := &chunks[i]
-		switch w := c.p.Value.Data().(type) {
+		w := &chunks[i]
+		switch d := w.p.Value.Data().(type) {
 		case []float32:
-			adamUpdate(w[c.lo:c.hi], c.p.Grad.Data().([]float32)[c.lo:c.hi], c.m[c.lo:c.hi], c.v[c.lo:c.hi], &c.k)
+			adamUpdate(d[w.lo:w.hi], w.p.Grad.Data().([]float32)[w.lo:w.hi], w.m[w.lo:w.hi], w.v[w.lo:w.hi], &w.c)
 		case []float64:
-			adamUpdate(w[c.lo:c.hi], c.p.Grad.Data().([]float64)[c.lo:c.hi], c.m[c.lo:c.hi], c.v[c.lo:c.hi], &c.k)
+			adamUpdate(d[w.lo:w.hi], w.p.Grad.Data().([]float64)[w.lo:w.hi], w.m[w.lo:w.hi], w.v[w.lo:w.hi], &w.c)
 		}
 	})
 	return nil
@@ -162,10 +168,13 @@ func (a *Adam) Step() error {
 // adamChunk is the number of elements of one parallel piece of an update.
 const adamChunk = 1 << 15
 
-// adamStep holds the constants of one update of one group.
-type adamStep struct {
-	b1, b2, eps, lr, wd, c1, c2 float64
-	decoupled                   bool
+// adamConsts are the constants of one update of one group; adamUpdate32
+// reads the float64 fields in this order.
+type adamConsts struct {
+	b1, ob1, b2, ob2, lr float64
+	wdw                  float64 // lr·wd when decoupled, wd otherwise
+	c1, c2, eps          float64
+	decoupled            bool
 }
 
 // adamWork is one chunk [lo, hi) of a parameter's update.
@@ -173,31 +182,22 @@ type adamWork struct {
 	p      *Param
 	m, v   []float64
 	lo, hi int
-	k      adamStep
-}
-
-// adamConsts are the constants of one update as adamUpdate32 reads them.
-type adamConsts struct {
-	b1, ob1, b2, ob2, lr, wdw, c1, c2, eps float64
+	c      adamConsts
 }
 
 // adamUpdate applies one update to weights w with gradients g and moments
 // m, v (all of one length), and zeroes g. float32 weights run four at a
 // time on the AVX2 kernel where there is one, with the same arithmetic.
-func adamUpdate[T float](w, g []T, m, v []float64, k *adamStep) {
-	c := adamConsts{b1: k.b1, ob1: 1 - k.b1, b2: k.b2, ob2: 1 - k.b2, lr: k.lr, wdw: k.wd, c1: k.c1, c2: k.c2, eps: k.eps}
-	if k.decoupled {
-		c.wdw = k.lr * k.wd
-	}
+func adamUpdate[T float](w, g []T, m, v []float64, c *adamConsts) {
 	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
 	if w32, ok := any(w).([]float32); ok && useAsmKernels && len(w) >= 4 {
 		n := len(w) &^ 3
-		adamUpdate32(&w32[0], &any(g).([]float32)[0], &m[0], &v[0], n, &c, k.decoupled)
+		adamUpdate32(&w32[0], &any(g).([]float32)[0], &m[0], &v[0], n, c, c.decoupled)
 		w, g, m, v = w[n:], g[n:], m[n:], v[n:]
 	}
 	for i := range w {
 		wi, gi := float64(w[i]), float64(g[i])
-		if k.decoupled {
+		if c.decoupled {
 			wi -= c.wdw * wi
 		} else {
 			gi += c.wdw * wi
